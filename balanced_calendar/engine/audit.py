@@ -1,0 +1,87 @@
+"""Run every rule over a person's timeline and produce the ``audit`` contract (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from balanced_calendar.engine.timeline import build_timeline
+from balanced_calendar.model import AuditResult, Event, Finding, Policy, Timeline, Window
+from balanced_calendar.timezones import load_zone
+from policies import RULES
+
+
+def read_window(start: dt.date, end: dt.date, zone: str) -> Window:
+    """The absolute time a connector must read to audit local dates ``[start, end]``."""
+    tz = load_zone(zone)
+    return Window(dt.datetime.combine(start, dt.time(), tzinfo=tz),
+                  dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
+
+
+def evaluate_rules(timeline: Timeline, policy: Policy) -> list[Finding]:
+    """Findings of every rule, in rule order then date order."""
+    findings: list[Finding] = []
+    for rule in RULES:
+        found = rule.evaluate(timeline, policy)
+        findings.extend(sorted(found, key=lambda f: f.anchor))
+    return findings
+
+
+def day_rows(t: Timeline) -> list[dict[str, Any]]:
+    """The ``days`` array of the contract, one dict per date."""
+    d = t.days
+    n = len(d)
+    idx = np.arange(n)
+    first = d["first_start"].to_numpy()
+    last = d["last_end"].to_numpy()
+    has = first >= 0
+    first_txt = [None] * n
+    last_txt = [None] * n
+    where = np.flatnonzero(has)
+    for i, text in zip(where, t.clock(first[where], idx[where])):
+        first_txt[i] = text
+    for i, text in zip(where, t.clock(last[where], idx[where])):
+        last_txt[i] = text
+    work = (d["work_s"].to_numpy() + 30) // 60
+    meet = (d["meeting_s"].to_numpy() + 30) // 60
+    after = (d["after_s"].to_numpy() + 30) // 60
+    free = d["longest_free_s"].to_numpy()
+    dates = d["date"].tolist()
+    holiday = d["holiday"].tolist()
+    workday = d["is_workday"].tolist()
+    leave = d["on_leave"].tolist()
+    return [
+        {
+            "date": dates[i].isoformat(),
+            "is_workday": bool(workday[i]),
+            "holiday": holiday[i],
+            "on_leave": bool(leave[i]),
+            "work_minutes": int(work[i]),
+            "meeting_minutes": int(meet[i]),
+            "after_hours_minutes": int(after[i]),
+            "first_start": first_txt[i],
+            "last_end": last_txt[i],
+            "longest_free_minutes": None if np.isnan(free[i]) else int((int(free[i]) + 30) // 60),
+        }
+        for i in range(n)
+    ]
+
+
+def audit_events(events: Sequence[Event], policy: Policy, *, zone: str, start: dt.date, end: dt.date,
+                 person: str = "") -> AuditResult:
+    """Audit ``events`` of one person over local dates ``[start, end]`` (inclusive).
+
+    Raises :class:`~balanced_calendar.model.InputError` for an unknown zone or a range that
+    ends before it starts.
+    """
+    from balanced_calendar.model import InputError
+
+    load_zone(zone)
+    if end < start:
+        raise InputError(f"the range ends ({end}) before it starts ({start})")
+    timeline = build_timeline(events, policy, zone=zone, start=start, end=end, person=person)
+    return AuditResult(person=person, timezone=zone, policy=policy.name, start=start, end=end,
+                       days=day_rows(timeline), findings=evaluate_rules(timeline, policy), timeline=timeline)

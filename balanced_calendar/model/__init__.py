@@ -1,0 +1,60 @@
+"""Plain data shared by every layer (DESIGN.md §3–5).
+
+``connectors`` and ``policies`` import from here and from nowhere else in the core.
+"""
+
+from __future__ import annotations
+
+from balanced_calendar.model.errors import (
+    AuthExpired,
+    BalancedCalendarError,
+    ConfigError,
+    InputError,
+    ProviderError,
+    RateLimited,
+    ReadOnlyConnector,
+    UserError,
+)
+from balanced_calendar.model.events import (
+    Event,
+    Kind,
+    Response,
+    ShowAs,
+    Status,
+    Window,
+)
+from balanced_calendar.model.policy import (
+    DayHours,
+    HolidayCalendar,
+    Policy,
+    Season,
+    Thresholds,
+    PlannerSettings,
+)
+from balanced_calendar.model.timeline import AuditResult, Finding, Timeline
+
+__all__ = [
+    "AuditResult",
+    "AuthExpired",
+    "BalancedCalendarError",
+    "ConfigError",
+    "DayHours",
+    "Event",
+    "Finding",
+    "PlannerSettings",
+    "HolidayCalendar",
+    "InputError",
+    "Kind",
+    "Policy",
+    "ProviderError",
+    "RateLimited",
+    "ReadOnlyConnector",
+    "Response",
+    "Season",
+    "ShowAs",
+    "Status",
+    "Thresholds",
+    "Timeline",
+    "UserError",
+    "Window",
+]

@@ -1,0 +1,44 @@
+"""Audit rules, one module each, and the policy presets (``presets/*.toml``).
+
+Every rule module exposes ``RULE`` (its id in the ``audit`` contract), ``DEFINITION``
+(one sentence, printed in digests) and ``evaluate(timeline, policy) -> list[Finding]``,
+a pure function over one person's :class:`~balanced_calendar.model.Timeline`.
+Rules depend on :mod:`balanced_calendar.model` only.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from policies import (
+    after_hours,
+    back_to_back,
+    break_overlap,
+    focus_deficit,
+    holiday_work,
+    leave_work,
+    long_day,
+    meeting_overload,
+    out_of_window_meeting,
+    overtime_streak,
+    short_rest,
+    weekend_work,
+)
+
+#: in the order of DESIGN.md §4 (findings are reported in this order)
+RULES: tuple[ModuleType, ...] = (
+    overtime_streak,
+    weekend_work,
+    holiday_work,
+    leave_work,
+    after_hours,
+    out_of_window_meeting,
+    break_overlap,
+    short_rest,
+    long_day,
+    back_to_back,
+    focus_deficit,
+    meeting_overload,
+)
+
+RULE_IDS: tuple[str, ...] = tuple(r.RULE for r in RULES)
