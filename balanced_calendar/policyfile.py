@@ -130,7 +130,7 @@ def _hours(c: Checker, value: Any, path: str, workweek: set[int] | None) -> dict
         result[WEEKDAYS.index(key) + 1] = DayHours(start, end, *(brk or (None, None)))
     if workweek is not None:
         for weekday in sorted(workweek):
-            if weekday not in result and table is value:
+            if WEEKDAYS[weekday - 1] not in table and table is value:
                 c.problem(join(path, WEEKDAYS[weekday - 1]), "workweek day has no hours")
     return result
 

@@ -1,0 +1,770 @@
+"""Read-only connector for iCalendar data: a local ``.ics`` file or a published calendar URL.
+
+Parsing is done by ``icalendar`` and recurrence expansion by ``recurring-ical-events``; this
+module adds what those leave to the caller: line numbers for every error, IANA zones for
+Windows and vendor TZIDs, per-file VTIMEZONEs, ``X-WR-TIMEZONE``, and the mapping to the
+normalised :class:`~balanced_calendar.model.Event` (DESIGN.md §3). See ``docs/ics.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import http.client
+import logging
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import icalendar
+from icalendar.parser import Contentline
+from icalendar.prop import vBroken
+from icalendar.timezone import tzp
+from recurring_ical_events import EventAdapter, Series
+
+from balanced_calendar.model import (
+    Event,
+    InputError,
+    Kind,
+    ProviderError,
+    Response,
+    ShowAs,
+    Status,
+    Window,
+)
+from connectors._zones import to_zoneinfo
+from connectors.base import Connector
+
+log = logging.getLogger(__name__)
+
+#: a published calendar larger than this is refused rather than read into memory
+MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+_MAX_DEPTH = 10
+_CONTENT_LINE = re.compile(r"[A-Za-z0-9-]+[;:]")
+
+_PARTSTAT = {
+    "ACCEPTED": Response.ACCEPTED,
+    "TENTATIVE": Response.TENTATIVE,
+    "DECLINED": Response.DECLINED,
+    "NEEDS-ACTION": Response.NEEDS_ACTION,
+    "DELEGATED": Response.DECLINED,  # handed to someone else: the owner will not attend
+}
+_BUSYSTATUS = {
+    "FREE": ShowAs.FREE,
+    "TENTATIVE": ShowAs.TENTATIVE,
+    "BUSY": ShowAs.BUSY,
+    "OOF": ShowAs.OOF,
+    "WORKINGELSEWHERE": ShowAs.WORKING_ELSEWHERE,
+}
+#: properties this connector reads, with what a broken value should have been
+_USED = {
+    "DTSTART": "that is not a date or date-time",
+    "DTEND": "that is not a date or date-time",
+    "RECURRENCE-ID": "that is not a date or date-time",
+    "EXDATE": "that is not a list of dates or date-times",
+    "RDATE": "that is not a list of dates, date-times or periods",
+    "DURATION": "that is not a duration (such as PT1H)",
+    "RRULE": "that is not a valid recurrence rule",
+    "SEQUENCE": "that is not a whole number",
+    "ORGANIZER": "that is not a calendar address",
+    "ATTENDEE": "that is not a calendar address",
+}
+_ZONED = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+_SINGLE = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
+
+
+# -- where things are in the file --------------------------------------------------------
+@dataclass(slots=True)
+class _Block:
+    """One component as it appears in the text: the parser does not keep line numbers."""
+
+    name: str
+    line: int
+    first: int  # index of its BEGIN in _Layout.lines
+    last: int = -1  # index of its END
+    uid: str | None = None
+    tzid: str | None = None
+    props: dict[str, int] = field(default_factory=dict)  # first line of each property
+
+
+@dataclass(slots=True)
+class _Layout:
+    lines: list[tuple[int, str]]  # unfolded content lines and the physical line each starts on
+    vevents: list[_Block]
+    vtimezones: dict[str, _Block]
+    calendar_props: dict[str, int]
+
+
+def _value(line: str) -> str:
+    """The value of a content line: everything after the first colon outside quotes."""
+    head, sep, tail = line.partition(":")
+    if '"' not in head:
+        return tail.strip() if sep else ""
+    index = Contentline(line).value_separator_index()
+    return line[index + 1:].strip() if index >= 0 else ""
+
+
+def _unfold(text: str) -> list[tuple[int, str]]:
+    lines: list[tuple[int, str]] = []
+    parts: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.split("\n"), 1):
+        if raw.endswith("\r"):
+            raw = raw[:-1]
+        if raw[:1] in (" ", "\t") and parts:
+            parts.append(raw[1:])
+        elif raw:
+            if parts:
+                lines.append((start, "".join(parts)))
+            parts, start = [raw], number
+    if parts:
+        lines.append((start, "".join(parts)))
+    return lines
+
+
+def _not_a_calendar(source: str, first: str | None) -> InputError:
+    hint = "export the calendar as iCalendar (.ics) or use its published (secret) .ics address"
+    if first is not None and first.lstrip().startswith("<"):
+        hint = "this looks like a web page (HTML); " + hint
+    return InputError(f"{source}: not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
+                      hint=hint)
+
+
+def _scan(text: str, source: str) -> _Layout:
+    """Check BEGIN/END balance and content-line shape; record where each VEVENT lives.
+
+    Raises :class:`InputError` with the line number for an unbalanced or garbled file.
+    """
+    lines = _unfold(text)
+    layout = _Layout(lines, [], {}, {})
+    stack: list[_Block] = []
+    seen_calendar = False
+    for index, (number, line) in enumerate(lines):
+        match = _CONTENT_LINE.match(line)
+        if match is None or ":" not in line:
+            if not seen_calendar:
+                raise _not_a_calendar(source, line)
+            raise InputError(
+                f"{source}: line {number}: not an iCalendar content line (expected NAME:VALUE)",
+                hint="a long line may have been wrapped without the leading space folding needs",
+            )
+        name = match.group()[:-1].upper()
+        if name == "BEGIN":
+            component = _value(line).upper()
+            if not stack and component != "VCALENDAR":
+                if not seen_calendar:
+                    raise _not_a_calendar(source, line)
+                raise InputError(f"{source}: line {number}: BEGIN:{component} outside VCALENDAR")
+            for open_block in stack:
+                if open_block.name == component:
+                    raise InputError(
+                        f"{source}: line {open_block.line}: BEGIN:{component} is never closed "
+                        f"(line {number} begins another {component})")
+            if len(stack) >= _MAX_DEPTH:
+                raise InputError(f"{source}: line {number}: components nested too deeply")
+            block = _Block(component, number, index)
+            stack.append(block)
+            seen_calendar = True
+            if component == "VEVENT":
+                layout.vevents.append(block)
+        elif name == "END":
+            component = _value(line).upper()
+            if all(block.name != component for block in stack):
+                raise InputError(f"{source}: line {number}: END:{component} without a "
+                                 f"matching BEGIN:{component}")
+            block = stack.pop()
+            if block.name != component:
+                raise InputError(
+                    f"{source}: line {block.line}: BEGIN:{block.name} is never closed "
+                    f"(line {number} has END:{component})")
+            block.last = index
+            if component == "VTIMEZONE" and block.tzid is not None:
+                layout.vtimezones.setdefault(block.tzid, block)
+        elif not stack:
+            if not seen_calendar:
+                raise _not_a_calendar(source, line)
+            if name != "X-COMMENT":
+                raise InputError(f"{source}: line {number}: {name} after END:VCALENDAR")
+        else:
+            top = stack[-1]
+            top.props.setdefault(name, number)
+            if name == "UID" and top.uid is None:
+                top.uid = _value(line)
+            elif name == "TZID" and top.name == "VTIMEZONE":
+                top.tzid = _value(line).strip('"')
+            elif len(stack) == 1:
+                layout.calendar_props.setdefault(name, number)
+    if stack:
+        block = stack[-1]
+        raise InputError(f"{source}: line {block.line}: BEGIN:{block.name} is never closed")
+    if not seen_calendar:
+        raise _not_a_calendar(source, None)
+    return layout
+
+
+# -- parsing and checking ----------------------------------------------------------------
+class _Errors:
+    """Builds messages that name the file, the line and the VEVENT (never its title)."""
+
+    def __init__(self, source: str, layout: _Layout) -> None:
+        self.source = source
+        self.layout = layout
+
+    def event(self, block: _Block | None, problem: str, prop: str | None = None,
+              line: int | None = None) -> InputError:
+        """``source: line N: VEVENT (UID x) problem``; N is ``prop``'s line if given."""
+        if block is None:
+            return InputError(f"{self.source}: VEVENT {problem}")
+        if line is None:
+            line = block.props.get(prop, block.line) if prop else block.line
+        who = f"VEVENT (UID {block.uid})" if block.uid else "VEVENT (no UID)"
+        return InputError(f"{self.source}: line {line}: {who} {problem}")
+
+    def bad_line(self, first: int = 0, last: int | None = None) -> int | None:
+        """The first content line in ``lines[first:last]`` that icalendar cannot split."""
+        for number, line in self.layout.lines[first:last]:
+            try:
+                Contentline(line).parts()
+            except ValueError:
+                return number
+        return None
+
+
+class _Zones:
+    """Resolves TZIDs for one file: IANA, Windows and vendor names first, then its VTIMEZONEs.
+
+    Known names win over the file's VTIMEZONE (Outlook's often holds only one year's
+    rule); custom VTIMEZONEs are built per file, never shared between files.
+    """
+
+    def __init__(self, calendars: list[icalendar.Component], layout: _Layout,
+                 errors: _Errors) -> None:
+        self._definitions = {
+            str(vtimezone["TZID"]).strip('"'): vtimezone
+            for calendar in calendars for vtimezone in calendar.walk("VTIMEZONE")
+            if "TZID" in vtimezone
+        }
+        self._layout = layout
+        self._errors = errors
+        self._known: dict[str, dt.tzinfo | None] = {}
+
+    def get(self, tzid: str) -> dt.tzinfo | None:
+        tzid = tzid.strip('"')
+        if tzid not in self._known:
+            zone: dt.tzinfo | None = to_zoneinfo(tzid)
+            if zone is None and tzid in self._definitions:
+                try:
+                    zone = self._definitions[tzid].to_tz(tzp, lookup_tzid=False)
+                except Exception as exc:  # icalendar on a VTIMEZONE it cannot build
+                    block = self._layout.vtimezones.get(tzid)
+                    where = f"line {block.line}: " if block else ""
+                    raise InputError(f"{self._errors.source}: {where}VTIMEZONE {tzid!r} "
+                                     f"cannot be used ({exc})") from None
+            self._known[tzid] = zone
+        return self._known[tzid]
+
+
+def _values(component: icalendar.Component, name: str) -> list[Any]:
+    value = component.get(name)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _localize(value: Any, zone: dt.tzinfo) -> Any:
+    """Attach ``zone`` to the wall time of a parsed value (datetime, or period tuple)."""
+    if isinstance(value, tuple):
+        return tuple(_localize(part, zone) for part in value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def _to_calendar_zone(value: Any, zone: dt.tzinfo) -> Any:
+    """X-WR-TIMEZONE: floating and UTC times mean the calendar's zone."""
+    if isinstance(value, tuple):
+        return tuple(_to_calendar_zone(part, zone) for part in value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        if value.utcoffset() == dt.timedelta(0) and (value.tzname() or "").upper() in ("UTC", "Z"):
+            return value.astimezone(zone)
+    return value
+
+
+def _map_times(component: icalendar.Component, name: str,
+               convert: Callable[[Any, str | None], Any]) -> None:
+    """Replace every value of the date/time property ``name`` by ``convert(value, tzid)``."""
+    for prop in _values(component, name):
+        for item in getattr(prop, "dts", None) or [prop]:
+            item.dt = convert(item.dt, prop.params.get("TZID"))
+
+
+def _comparable(value: dt.date) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _check(component: icalendar.Component, block: _Block | None, errors: _Errors,
+           zones: _Zones, calendar_zone: dt.tzinfo | None, layout: _Layout) -> None:
+    """Fail on anything this VEVENT needs but cannot give; normalise zones and lengths.
+
+    Mutates ``component``: gives it a stable UID when it has none, attaches IANA/VTIMEZONE
+    zones to TZID times, applies X-WR-TIMEZONE, and makes reversed events zero-length.
+    """
+    _check_parse_errors(component, block, errors)
+    component["UID"] = _uid_or_stand_in(component, block, layout)
+    _check_times(component, block, errors)
+    for name in _ZONED:
+        def zoned(value: Any, tzid: str | None, name: str = name) -> Any:
+            if tzid:
+                zone = zones.get(tzid)
+                if zone is None:
+                    raise errors.event(
+                        block, f"uses time zone {tzid!r}, which is neither an IANA nor a "
+                        "Windows zone name and has no VTIMEZONE in the file", name)
+                value = _localize(value, zone)
+            return _to_calendar_zone(value, calendar_zone) if calendar_zone else value
+
+        _map_times(component, name, zoned)
+    _fix_length(component)
+
+
+def _check_parse_errors(component: icalendar.Component, block: _Block | None,
+                        errors: _Errors) -> None:
+    """Raise for garbled lines and for unreadable values of the properties we use."""
+    for prop, message in component.errors:
+        if prop is None:
+            number = errors.bad_line(block.first, block.last) if block else None
+            raise errors.event(block, "has a content line that cannot be read "
+                               "(expected NAME;PARAM=VALUE:VALUE)", line=number)
+        prop = prop.upper()
+        if prop in _USED:
+            broken = [v for v in _values(component, prop) if isinstance(v, vBroken)]
+            raw = str(broken[0])[:60] if broken else ""
+            detail = f" ({message})" if prop == "RRULE" else ""
+            raise errors.event(block, f"has {prop} {raw!r} {_USED[prop]}{detail}", prop)
+        log.debug("ignoring an unreadable %s (line %s)", prop,
+                  block.props.get(prop) if block else "?")
+
+
+def _uid_or_stand_in(component: icalendar.Component, block: _Block | None,
+                     layout: _Layout) -> str:
+    """The UID, or one derived from the event's text: stable while the text is unchanged."""
+    uid = str(_first(component.get("UID", ""))).strip()
+    if uid:
+        return uid
+    lines = layout.lines[block.first:block.last + 1] if block else []
+    text = "\n".join(line for _, line in lines) or component.to_ical().decode()
+    return "nouid-" + hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _check_times(component: icalendar.Component, block: _Block | None, errors: _Errors) -> None:
+    if "DTSTART" not in component:
+        raise errors.event(block, "has no DTSTART")
+    for name in _SINGLE:
+        if isinstance(component.get(name), list):
+            raise errors.event(block, f"has more than one {name}", name)
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        prop = component.get(name)
+        if prop is not None and not isinstance(prop.dt, dt.date):  # a bare time or duration
+            raise errors.event(block, f"has {name} {prop.to_ical().decode()[:60]!r} "
+                               f"{_USED[name]}", name)
+    duration = component.get("DURATION")
+    if duration is not None and not isinstance(duration.dt, dt.timedelta):
+        raise errors.event(block, f"has DURATION {duration.to_ical().decode()[:60]!r} "
+                           f"{_USED['DURATION']}", "DURATION")
+    end = component.get("DTEND")
+    if end is not None and (isinstance(component["DTSTART"].dt, dt.datetime)
+                            != isinstance(end.dt, dt.datetime)):
+        raise errors.event(block, "has a DTSTART and a DTEND of different types "
+                           "(one a date, the other a date-time)", "DTEND")
+
+
+def _fix_length(component: icalendar.Component) -> None:
+    """Reversed timed events become zero-length at their start; empty all-day ones one day."""
+    start = component["DTSTART"].dt
+    timed = isinstance(start, dt.datetime)
+    end = component.get("DTEND")
+    if end is not None:
+        if timed and _comparable(end.dt) < _comparable(start):
+            end.dt = start
+        elif not timed and end.dt <= start:
+            end.dt = start + dt.timedelta(days=1)
+    elif "DURATION" in component and component["DURATION"].dt < dt.timedelta(0):
+        component["DURATION"].dt = dt.timedelta(days=0 if timed else 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    series: Series
+    block: _Block | None
+    recurring: bool
+
+
+class ParsedCalendar:
+    """A parsed and checked calendar, ready to be expanded for any window and zone.
+
+    Build it with :meth:`parse`; :meth:`events` may then be called any number of times.
+    """
+
+    def __init__(self, source: str, series: list[_Series], errors: _Errors) -> None:
+        self.source = source
+        self._series = series
+        self._errors = errors
+
+    @classmethod
+    def parse(cls, data: str | bytes, *, source: str,
+              encoding: str | None = None) -> ParsedCalendar:
+        """Parse iCalendar ``data``; ``source`` names it in every error message.
+
+        Raises :class:`InputError` naming ``source`` (and the line and VEVENT UID where
+        possible) when the data is not a calendar, is unbalanced or garbled, has a VEVENT
+        with an unreadable date, duration or rule, or uses a zone it cannot resolve.
+        """
+        text = _decode(data, encoding).lstrip("\ufeff")
+        layout = _scan(text, source)
+        errors = _Errors(source, layout)
+        try:
+            calendars = icalendar.Calendar.from_ical(text, multiple=True)
+        except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
+            number = errors.bad_line()
+            where = f"{source}: line {number}: " if number else f"{source}: "
+            raise InputError(f"{where}cannot be read as iCalendar ({exc})") from None
+        zones = _Zones(calendars, layout, errors)
+        pairs: list[tuple[icalendar.Component, dt.tzinfo | None]] = []
+        for calendar in calendars:
+            calendar_zone = _calendar_zone(calendar, layout, source)
+            pairs += [(event, calendar_zone) for event in calendar.walk("VEVENT")]
+        blocks: list[_Block | None] = list(layout.vevents)
+        if len(blocks) != len(pairs):  # cannot happen for balanced input; stay safe
+            blocks = [None] * len(pairs)
+        groups: dict[str, list[icalendar.Component]] = {}
+        first_block: dict[str, _Block | None] = {}
+        for (component, calendar_zone), block in zip(pairs, blocks):
+            _check(component, block, errors, zones, calendar_zone, layout)
+            uid = str(component["UID"])
+            groups.setdefault(uid, []).append(component)
+            first_block.setdefault(uid, block)
+        series: list[_Series] = []
+        for uid, members in groups.items():
+            try:
+                built = Series([EventAdapter(member) for member in members])
+            except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
+                raise errors.event(first_block[uid], f"cannot be expanded ({exc})") from None
+            recurring = any(name in member for member in members
+                            for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+            series.append(_Series(built, first_block[uid], recurring))
+        log.debug("parsed %d VEVENTs in %d series from %s", len(pairs), len(series), source)
+        return cls(source, series, errors)
+
+    def events(self, window: Window, tz: dt.tzinfo, *, owner: str | None,
+               calendar: str = "primary") -> list[Event]:
+        """Every instance overlapping ``window``, normalised (DESIGN.md §3), sorted by start.
+
+        Floating times and all-day dates are read in ``tz``; timed events come back in
+        ``tz``; cancelled instances are dropped. Raises :class:`InputError` when a series
+        cannot be expanded.
+        """
+        me = _address(owner) if owner else None
+        start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+        result: list[Event] = []
+        for entry in self._series:
+            try:
+                occurrences = list(entry.series.between(start, end))
+                components = [occurrence.as_component(False) for occurrence in occurrences]
+            except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
+                raise self._errors.event(entry.block, f"cannot be expanded ({exc})") from None
+            for component in components:
+                try:
+                    event = _to_event(component, entry.recurring, tz, me, calendar)
+                except ValueError as exc:
+                    raise self._errors.event(entry.block, f"cannot be used ({exc})") from None
+                if event is not None:
+                    result.append(event)
+        result.sort(key=lambda event: (_as_instant(event.start, tz), event.uid))
+        return result
+
+
+def _decode(data: str | bytes, encoding: str | None) -> str:
+    """Text of the calendar: UTF-16 if it has that BOM (some Outlook saves), else UTF-8
+    or the charset the server announced; undecodable bytes become U+FFFD."""
+    if isinstance(data, str):
+        return data
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode(encoding or "utf-8-sig", errors="replace")
+    except LookupError:  # a web server announced a charset Python does not know
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def _calendar_zone(calendar: icalendar.Component, layout: _Layout,
+                   source: str) -> dt.tzinfo | None:
+    name = calendar.get("X-WR-TIMEZONE")
+    if name is None or not str(name).strip():
+        return None
+    zone = to_zoneinfo(str(name))
+    if zone is None:
+        line = layout.calendar_props.get("X-WR-TIMEZONE")
+        where = f"line {line}: " if line else ""
+        raise InputError(f"{source}: {where}X-WR-TIMEZONE {str(name)!r} is not a known time zone")
+    return zone
+
+
+def parse_calendar(text: str | bytes, *, source: str, window: Window, tz: dt.tzinfo,
+                   owner: str | None, calendar: str = "primary") -> list[Event]:
+    """Parse iCalendar ``text`` and return its event instances overlapping ``window``.
+
+    ``source`` names the data in error messages, ``tz`` is the person's zone (floating
+    times, all-day dates, and the zone results are given in), ``owner`` the person's
+    address (with or without ``mailto:``). Raises :class:`InputError` for unusable data.
+    """
+    parsed = ParsedCalendar.parse(text, source=source)
+    return parsed.events(window, tz, owner=owner, calendar=calendar)
+
+
+# -- mapping to the normalised event -----------------------------------------------------
+def _address(value: Any) -> str:
+    text = str(value).strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
+    return text.strip().lower()
+
+
+def _param(prop: Any, name: str) -> str:
+    params = getattr(prop, "params", None)
+    return str(params.get(name, "")).upper() if params else ""
+
+
+def _text(component: icalendar.Component, name: str) -> str:
+    value = _first(component.get(name))
+    return str(value).strip() if value is not None else ""
+
+
+def _aware(value: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(tz)
+
+
+def _as_instant(value: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time(), tzinfo=tz)
+
+
+def _rid_text(value: dt.date) -> str:
+    """RECURRENCE-ID as a stable string: UTC ISO for zoned times, as written otherwise."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
+
+
+def _participation(component: icalendar.Component,
+                   me: str | None) -> tuple[Response, bool, int]:
+    """(owner's response, organizer_is_self, number of other participants)."""
+    organizer = _first(component.get("ORGANIZER"))
+    organizer_address = _address(organizer) if organizer is not None else ""
+    attendees = _values(component, "ATTENDEE")
+    others: set[str] = set()
+    mine: Any = None
+    for person in ([organizer] if organizer_address else []) + attendees:
+        address = _address(person)
+        if not address:
+            continue
+        if me is not None and address == me:
+            if person is not organizer and mine is None:
+                mine = person
+            continue
+        if _param(person, "CUTYPE") in ("ROOM", "RESOURCE"):
+            continue
+        if _param(person, "ROLE") == "NON-PARTICIPANT":
+            continue
+        others.add(address)
+    organizer_is_self = not organizer_address or organizer_address == me
+    if organizer_address and organizer_address == me:
+        response = Response.ORGANIZER
+    elif not organizer_address and not attendees:
+        response = Response.ORGANIZER
+    elif mine is not None:
+        response = _PARTSTAT.get(_param(mine, "PARTSTAT") or "NEEDS-ACTION", Response.UNKNOWN)
+    else:
+        response = Response.UNKNOWN
+    return response, organizer_is_self, len(others)
+
+
+def _to_event(component: icalendar.Component, recurring: bool, tz: dt.tzinfo,
+              me: str | None, calendar: str) -> Event | None:
+    """One expanded instance as an :class:`Event`; ``None`` when it is cancelled."""
+    status_text = _text(component, "STATUS").upper()
+    if status_text == "CANCELLED":
+        return None
+    start: dt.date = component["DTSTART"].dt
+    end: dt.date = component["DTEND"].dt
+    all_day = not isinstance(start, dt.datetime) and not isinstance(end, dt.datetime)
+    if not all_day:
+        start, end = _aware(start, tz), _aware(end, tz)
+        end = max(end, start)
+    response, organizer_is_self, others = _participation(component, me)
+    show_as = ShowAs.FREE if _text(component, "TRANSP").upper() == "TRANSPARENT" else ShowAs.BUSY
+    show_as = _BUSYSTATUS.get(_text(component, "X-MICROSOFT-CDO-BUSYSTATUS").upper(), show_as)
+    own_id = _text(component, "X-BALANCED-CALENDAR-ID")
+    if own_id:
+        kind = Kind.OWN_BLOCK
+    elif show_as is ShowAs.OOF:
+        kind = Kind.OUT_OF_OFFICE
+    else:
+        kind = Kind.EVENT
+    uid = own_id or str(component["UID"])
+    if recurring:
+        rid = component.get("RECURRENCE-ID")
+        this_and_future = rid is None or _param(rid, "RANGE") == "THISANDFUTURE"
+        uid += "/" + _rid_text(component["DTSTART"].dt if this_and_future else rid.dt)
+    return Event(
+        uid=uid,
+        start=start,
+        end=end,
+        all_day=all_day,
+        status=Status.TENTATIVE if status_text == "TENTATIVE" else Status.CONFIRMED,
+        response=response,
+        show_as=show_as,
+        kind=kind,
+        others=others,
+        organizer_is_self=organizer_is_self,
+        calendar=calendar,
+        title=(_text(component, "SUMMARY") or None) if kind is Kind.OWN_BLOCK else None,
+    )
+
+
+# -- fetching ----------------------------------------------------------------------------
+def _http_url(source: str) -> str | None:
+    """The URL to fetch for an http(s)/webcal ``source``; ``None`` for a local path."""
+    scheme, sep, rest = source.strip().partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        return None
+    if scheme in ("webcal", "webcals"):
+        return "https://" + rest
+    if scheme in ("http", "https"):
+        return source.strip()
+    return None
+
+
+def _redact(url: str) -> str:
+    """A URL fit for messages and logs: published calendar addresses embed secrets."""
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}/…/{name}" if name else f"{parts.scheme}://{host}/"
+
+
+_HTTP_HINTS = {
+    401: "the calendar is private; use its secret address (\"Secret address in iCal format\")",
+    403: "the calendar is private or its secret address was reset; copy the address again",
+    404: "check the address; resetting a secret address makes the old one stop working",
+    410: "the calendar is no longer published at this address",
+}
+
+
+def _fetch(url: str, timeout: float,
+           opener: urllib.request.OpenerDirector | None) -> tuple[bytes, str | None]:
+    """GET ``url``; returns (body, charset). Raises :class:`ProviderError` on any failure."""
+    label = _redact(url)
+    request = urllib.request.Request(url, headers={
+        "User-Agent": "balanced-calendar (ics connector)",
+        "Accept": "text/calendar, text/plain;q=0.5, */*;q=0.1",
+    })
+    open_url = opener.open if opener is not None else urllib.request.urlopen
+    try:
+        with open_url(request, timeout=timeout) as response:
+            body = response.read(MAX_DOWNLOAD_BYTES + 1)
+            charset = response.headers.get_content_charset()
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        hint = _HTTP_HINTS.get(exc.code, "try again later" if exc.code >= 500 else None)
+        raise ProviderError("ics", f"{label}: the server answered HTTP {exc.code} {exc.reason}",
+                            hint=hint) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise ProviderError("ics", f"{label}: no answer within {timeout:g} s") from None
+        raise ProviderError("ics", f"{label}: cannot reach the server ({exc.reason})") from None
+    except TimeoutError:
+        raise ProviderError("ics", f"{label}: no answer within {timeout:g} s") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise ProviderError("ics", f"{label}: download failed ({exc.__class__.__name__})") from None
+    if len(body) > MAX_DOWNLOAD_BYTES:
+        raise ProviderError("ics", f"{label}: larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB")
+    log.debug("fetched %d bytes from %s", len(body), label)
+    return body, charset
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"ICS file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, not an ICS file") from None
+    except PermissionError:
+        raise InputError(f"cannot read ICS file {path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"cannot read ICS file {path}: {exc.strerror or exc}") from None
+
+
+# -- the connector -----------------------------------------------------------------------
+class IcsConnector(Connector):
+    """Reads one ICS file or published calendar; never writes.
+
+    ``source`` is a local path or an ``http(s)://`` / ``webcal://`` address (webcal is
+    fetched over https). The data is fetched and parsed once per instance, on the first
+    :meth:`read`; create a new instance to see changes. ``opener`` is the seam for the
+    HTTP client (proxies, tests). Errors: :class:`InputError` for a missing or unusable
+    file or calendar data, :class:`ProviderError` for HTTP errors, timeouts and
+    unreachable servers.
+    """
+
+    name: ClassVar[str] = "ics"
+    supports_write: ClassVar[bool] = False
+
+    def __init__(self, source: str, *, owner: str | None = None, calendar: str = "primary",
+                 allow_write: bool = False, timeout: float = 30.0,
+                 opener: urllib.request.OpenerDirector | None = None) -> None:
+        super().__init__(owner=owner, calendar=calendar, allow_write=allow_write)
+        self.source = os.fspath(source)
+        self.timeout = timeout
+        self._opener = opener
+        self._parsed: ParsedCalendar | None = None
+
+    def read(self, window: Window, tz: dt.tzinfo) -> list[Event]:
+        """Every event instance overlapping ``window`` (see :meth:`ParsedCalendar.events`)."""
+        return self._load().events(window, tz, owner=self.owner, calendar=self.calendar)
+
+    def _load(self) -> ParsedCalendar:
+        if self._parsed is None:
+            url = _http_url(self.source)
+            if url is not None:
+                body, charset = _fetch(url, self.timeout, self._opener)
+                self._parsed = ParsedCalendar.parse(body, source=_redact(url), encoding=charset)
+            else:
+                self._parsed = ParsedCalendar.parse(_read_file(self.source), source=self.source)
+        return self._parsed
+
+    def close(self) -> None:
+        """Drop the cached calendar. Safe to call twice."""
+        self._parsed = None
