@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,12 @@ def _previous_week(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @cli.command()
-@click.option("--ics", "source", required=True, metavar="FILE|URL",
+@click.option("--ics", "source", metavar="FILE|URL",
               help="An ICS file, or the http(s)/webcal URL of a published calendar.")
+@click.option("--person", metavar="ADDRESS", help="An enrolled person: audit their synced events from the store.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=lambda: os.environ.get("BALANCED_CALENDAR_CONFIG", "/etc/balanced-calendar/config.toml"),
+              help="The service config (with --person).")
 @click.option("--me", metavar="ADDRESS", help="The calendar owner's address (for their own response).")
 @click.option("--policy", "policy_spec", default="asn-id", show_default=True, metavar="NAME|PATH",
               help="A preset (asn-id, default) or a policy TOML file.")
@@ -75,15 +80,20 @@ def _previous_week(today: dt.date) -> tuple[dt.date, dt.date]:
 @click.option("--end", type=DATE, help="Last local date, inclusive (default: Sunday of last week).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]),
               help="Output format (default: table on a terminal, json otherwise).")
-def audit(source: str, me: str | None, policy_spec: str, zone: str | None, start: dt.date | None,
-          end: dt.date | None, fmt: str | None) -> None:
-    """Audit one calendar: per-day figures and findings (DESIGN.md §4–5)."""
+def audit(source: str | None, person: str | None, config_path: Path, me: str | None, policy_spec: str,
+          zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None) -> None:
+    """Audit one calendar (--ics) or an enrolled person (--person): per-day figures and findings."""
     from balanced_calendar import formats
     from balanced_calendar.engine import audit_events, read_window
     from balanced_calendar.policyfile import load_policy
     from balanced_calendar.timezones import load_zone
     from connectors import connector_class
 
+    if (source is None) == (person is None):
+        raise UserError("give exactly one of --ics FILE|URL or --person ADDRESS")
+    if person is not None:
+        _audit_person(Path(config_path), person, zone, start, end, fmt)
+        return
     policy = load_policy(policy_spec)
     zone = zone or policy.timezone
     tz = load_zone(zone)
@@ -98,6 +108,32 @@ def audit(source: str, me: str | None, policy_spec: str, zone: str | None, start
     with connector_class("ics")(source, owner=me) as connector:
         events = connector.read(read_window(start, end, zone), tz)
     result = audit_events(events, policy, zone=zone, start=start, end=end, person=me or "")
+    _print_audit(result, policy, fmt)
+
+
+def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.date | None,
+                  end: dt.date | None, fmt: str | None) -> None:
+    from balanced_calendar.engine import audit_events
+    from balanced_calendar.timezones import load_zone
+
+    with _runtime(config_path) as rt:
+        person = rt.store.get_person(email)
+        zone = str(load_zone(zone or person.timezone).key)
+        if start is None or end is None:
+            default_start, default_end = _previous_week(rt.clock().astimezone(load_zone(zone)).date())
+            start, end = start or default_start, end or default_end
+        if end < start:
+            raise UserError(f"--end {end} is before --start {start}")
+        tz = load_zone(zone)
+        events = rt.store.load_events(person.email, dt.datetime.combine(start, dt.time(), tzinfo=tz),
+                                      dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
+        result = audit_events(events, rt.policy, zone=zone, start=start, end=end, person=person.email)
+        _print_audit(result, rt.policy, fmt)
+
+
+def _print_audit(result, policy, fmt: str | None) -> None:  # type: ignore[no-untyped-def]
+    from balanced_calendar import formats
+
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":
         click.echo(formats.to_json(result))
@@ -144,6 +180,159 @@ def policy_cmd(spec: str) -> None:
     click.echo("rules:")
     for rule, text in formats.definitions(p).items():
         click.echo(f"  {rule}: {text}")
+
+
+# -- service commands ------------------------------------------------------------------
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(os.environ.get("BALANCED_CALENDAR_CONFIG", "/etc/balanced-calendar/config.toml")),
+    show_default=True, help="The service config (env BALANCED_CALENDAR_CONFIG).")
+
+
+def _runtime(config_path: Path):  # type: ignore[no-untyped-def]
+    from balanced_calendar.config import load_config
+    from balanced_calendar.runtime import open_runtime
+
+    return open_runtime(load_config(config_path))
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the service config."""
+
+
+@config_group.command("check")
+@CONFIG_OPTION
+def config_check(config_path: Path) -> None:
+    """Validate the config and report every problem at once."""
+    from balanced_calendar.config import check_config
+
+    for line in check_config(config_path):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the new key (mode 0600; never overwrites).")
+def keygen(out_path: Path) -> None:
+    """Write a new vault key for encrypting stored credentials."""
+    from balanced_calendar.vault import write_key
+
+    write_key(out_path)
+    click.echo(f"wrote a new vault key to {out_path} (mode 0600). Keep a copy: without it stored "
+               f"credentials cannot be read.")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--provider", required=True, help="Connector: ics (more as they land).")
+@click.option("--email", required=True, help="The person's address.")
+@click.option("--calendar", help="ICS: the file path or published URL (stored encrypted).")
+@click.option("--timezone", "zone", help="IANA zone (default: their [[people]] entry, then [service]).")
+@click.option("--language", type=click.Choice(["id", "en"]))
+@click.option("--team")
+@click.option("--protect", is_flag=True, help="Allow writing focus/recovery blocks (write scope).")
+@click.option("--no-digest", is_flag=True, help="Do not send the weekly digest.")
+@click.option("--yes", is_flag=True, help="The person has agreed to the consent text (non-interactive).")
+def enroll(config_path: Path, provider: str, email: str, calendar: str | None, zone: str | None,
+           language: str | None, team: str | None, protect: bool, no_digest: bool, yes: bool) -> None:
+    """Enroll a person: show the consent text, record consent, store credentials."""
+    from balanced_calendar.enrollment import EnrollRequest, consent_text
+    from balanced_calendar.enrollment import enroll as do_enroll
+    from balanced_calendar.timezones import load_zone
+
+    if zone:
+        zone = str(load_zone(zone).key)
+    with _runtime(config_path) as rt:
+        lang = language or rt.config.service.language
+        click.echo(consent_text(lang, protect))
+        if not yes and not click.confirm("\nHas the person read and agreed to this text?", default=False):
+            raise UserError("not enrolled: consent was not given")
+        person = do_enroll(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,
+                                             language=language, team=team, protect=protect,
+                                             digest=not no_digest))
+    click.echo(f"enrolled {person.email} as {person.pseudonym} ({person.connector}, "
+               f"{'read and write own blocks' if person.protect else 'read-only'})")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--email", required=True)
+@click.option("--reason", default="consent withdrawn", show_default=True)
+def unenroll(config_path: Path, email: str, reason: str) -> None:
+    """Withdraw a person: remove their future blocks and erase all their data."""
+    from balanced_calendar.enrollment import unenroll as do_unenroll
+
+    with _runtime(config_path) as rt:
+        pseudonym = do_unenroll(rt, email, reason=reason)
+    click.echo(f"erased everything of {pseudonym}; only a pseudonymous erasure record remains")
+
+
+def _who(person, show: bool) -> str:  # type: ignore[no-untyped-def]
+    return person.email if show else person.pseudonym
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--show-addresses", is_flag=True, help="Show addresses instead of pseudonyms.")
+def people(config_path: Path, show_addresses: bool) -> None:
+    """List enrolled people."""
+    with _runtime(config_path) as rt:
+        rows = rt.store.list_people()
+        click.echo(f"{'person':<28} {'connector':<9} {'team':<20} {'zone':<16} {'protect':<7} {'digest':<6} enrolled")
+        for p in rows:
+            click.echo(f"{_who(p, show_addresses):<28} {p.connector:<9} {p.team or '-':<20} {p.timezone:<16} "
+                       f"{'yes' if p.protect else 'no':<7} {'yes' if p.digest else 'no':<6} "
+                       f"{p.enrolled_at:%Y-%m-%d}")
+        click.echo(f"{len(rows)} enrolled")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--show-addresses", is_flag=True, help="Show addresses instead of pseudonyms.")
+def status(config_path: Path, show_addresses: bool) -> None:
+    """Per person: last sync, last error, next digest."""
+    from balanced_calendar.service import next_digest
+
+    with _runtime(config_path) as rt:
+        now = rt.clock()
+        click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} last error")
+        for p in rt.store.list_people():
+            runs = {r.kind: r for r in rt.store.last_runs(p.email)}
+            sync = runs.get("sync")
+            last_ok = f"{sync.last_ok_at:%Y-%m-%d %H:%M}" if sync and sync.last_ok_at else "never"
+            error = sync.error if sync and not sync.ok else ""
+            nd = next_digest(p, now)
+            click.echo(f"{_who(p, show_addresses):<28} {last_ok:<17} "
+                       f"{nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off':<22} {error}")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--person", "emails", multiple=True, help="Only this person (repeatable).")
+@click.option("--wait", type=float, default=0, help="Seconds to wait if another sync is running.")
+def sync(config_path: Path, emails: tuple[str, ...], wait: float) -> None:
+    """Pull every enrolled person's calendar window now and audit it."""
+    from balanced_calendar.sync import sync_all
+
+    with _runtime(config_path) as rt:
+        people = [rt.store.get_person(e) for e in emails] if emails else None
+        report = sync_all(rt, people=people, wait_for_lock=wait)
+    click.echo(report.describe())
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@CONFIG_OPTION
+def run(config_path: Path) -> None:
+    """Run the service (systemd Type=notify): sync on a schedule until stopped."""
+    from balanced_calendar import logsetup
+    from balanced_calendar.config import load_config
+    from balanced_calendar.service import run_daemon
+
+    logsetup.setup(load_config(config_path).service.log_level.upper())
+    sys.exit(run_daemon(config_path))
 
 
 def main() -> None:

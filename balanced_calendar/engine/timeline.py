@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import filterfalse
+from operator import attrgetter, methodcaller
 
 import numpy as np
 import pandas as pd
@@ -35,23 +37,47 @@ class EventColumns:
     organizer_is_self: np.ndarray
 
 
+# Attribute readers that run in C (``map`` over them never enters the interpreter loop).
+_TIMED_FIELDS = attrgetter("start", "end", "status", "response", "show_as", "kind", "others", "organizer_is_self")
+_IS_ALL_DAY = attrgetter("all_day")
+_TIMESTAMP = methodcaller("timestamp")
+
+
+def _ids(values: Sequence[object], n: int) -> np.ndarray:
+    """``id()`` of each value, so enum members are compared by identity (``is``) in numpy."""
+    return np.fromiter(map(id, values), dtype=np.int64, count=n)
+
+
+def _id_in(ids: np.ndarray, members: Sequence[object]) -> np.ndarray:
+    return np.isin(ids, np.array([id(m) for m in members], dtype=np.int64))
+
+
 def event_columns(events: Sequence[Event], policy: Policy) -> tuple[EventColumns, list[Event]]:
-    """Split ``events`` into timed columns and the list of all-day events."""
-    timed = [e for e in events if not e.all_day]
-    all_day = [e for e in events if e.all_day]
+    """Split ``events`` into timed columns and the list of all-day events.
+
+    One C-level pass reads every needed attribute (``attrgetter`` + ``zip``); enum fields are
+    compared by identity through their ``id()`` — exactly the ``is`` tests of DESIGN.md §4.
+    """
+    timed = list(filterfalse(_IS_ALL_DAY, events))
+    all_day = list(filter(_IS_ALL_DAY, events))
     n = len(timed)
-    start = np.fromiter((e.start.timestamp() for e in timed), dtype=np.float64, count=n)  # type: ignore[union-attr]
-    end = np.fromiter((e.end.timestamp() for e in timed), dtype=np.float64, count=n)  # type: ignore[union-attr]
+    if n:
+        starts, ends, status, response, show_as, kind, others_, org_self_ = zip(*map(_TIMED_FIELDS, timed))
+    else:
+        starts = ends = status = response = show_as = kind = others_ = org_self_ = ()
+    start = np.fromiter(map(_TIMESTAMP, starts), dtype=np.float64, count=n)
+    end = np.fromiter(map(_TIMESTAMP, ends), dtype=np.float64, count=n)
     start = np.floor(start).astype(np.int64)
     end = np.floor(end).astype(np.int64)
-    live = np.fromiter((e.status is not Status.CANCELLED and e.response is not Response.DECLINED
-                        for e in timed), dtype=bool, count=n)
-    show = np.fromiter((e.show_as in _COUNTED_SHOW_AS for e in timed), dtype=bool, count=n)
-    oof = np.fromiter((e.show_as is ShowAs.OOF or e.kind is Kind.OUT_OF_OFFICE for e in timed), dtype=bool, count=n)
-    work_kind = np.fromiter((e.kind not in _NOT_WORK_KINDS for e in timed), dtype=bool, count=n)
-    focus = np.fromiter((e.kind is Kind.FOCUS for e in timed), dtype=bool, count=n)
-    others = np.fromiter((e.others for e in timed), dtype=np.int64, count=n)
-    org_self = np.fromiter((e.organizer_is_self for e in timed), dtype=bool, count=n)
+    status_id, response_id = _ids(status, n), _ids(response, n)
+    show_id, kind_id = _ids(show_as, n), _ids(kind, n)
+    live = (status_id != id(Status.CANCELLED)) & (response_id != id(Response.DECLINED))
+    show = _id_in(show_id, _COUNTED_SHOW_AS)
+    oof = (show_id == id(ShowAs.OOF)) | (kind_id == id(Kind.OUT_OF_OFFICE))
+    work_kind = ~_id_in(kind_id, _NOT_WORK_KINDS)
+    focus = kind_id == id(Kind.FOCUS)
+    others = np.fromiter(others_, dtype=np.int64, count=n)
+    org_self = np.fromiter(org_self_, dtype=bool, count=n)
     max_len = policy.thresholds.max_event_hours * 3600
     counted = live & show & work_kind & (end - start <= max_len) & (end > start)
     return EventColumns(start, end, counted, counted & (others >= 1), focus, live & oof, org_self), all_day

@@ -1,0 +1,184 @@
+"""The long-running service: a ``schedule`` loop, a bounded worker pool, signals, sd_notify.
+
+- SIGTERM/SIGINT: stop scheduling, let in-flight work finish or abandon it within
+  ``stop_timeout`` (30 s), exit 0. Every store write is one transaction, so abandoned
+  work leaves no half-written state.
+- SIGHUP: reload the config; an invalid new config is logged and the old one kept.
+- ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` (every half ``WATCHDOG_USEC``), ``STOPPING=1``.
+
+What runs is decided by :func:`JobSpec` lists from the composition root
+(:mod:`balanced_calendar.service`), so this module knows nothing about calendars.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import schedule
+
+from balanced_calendar.model import UserError
+from balanced_calendar.sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One recurring job. Exactly one of ``every_seconds`` / ``weekly_at`` / ``daily_at``."""
+
+    name: str
+    run: Callable[[threading.Event], Any]
+    every_seconds: int | None = None
+    jitter_seconds: int = 0
+    weekly_at: tuple[str, str, str] | None = None  # (weekday, "HH:MM", zone)
+    daily_at: tuple[str, str] | None = None         # ("HH:MM", zone)
+    run_at_start: bool = False
+
+
+class ProviderLimiter:
+    """Caps concurrent work per provider (e.g. Google 4, CalDAV 2)."""
+
+    def __init__(self, limits: dict[str, int], default: int = 4) -> None:
+        self._default = default
+        self._sems: dict[str, threading.BoundedSemaphore] = {
+            name: threading.BoundedSemaphore(max(1, n)) for name, n in limits.items()}
+        self._lock = threading.Lock()
+
+    def slot(self, provider: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if provider not in self._sems:
+                self._sems[provider] = threading.BoundedSemaphore(self._default)
+            return self._sems[provider]
+
+
+@dataclass
+class Daemon(Generic[C]):
+    """Runs ``jobs(config)`` on their schedules until stopped.
+
+    ``load`` returns a validated config (raises :class:`UserError` when invalid);
+    ``jobs`` turns a config into job specs and gets the stop event to share with workers.
+    """
+
+    load: Callable[[], C]
+    jobs: Callable[[C, threading.Event], Sequence[JobSpec]]
+    notifier: Notifier = field(default_factory=Notifier)
+    stop_timeout: float = 30.0
+    tick: float = 1.0
+    status: Callable[[], str] = lambda: "running"
+
+    def __post_init__(self) -> None:
+        self.stop_event = threading.Event()
+        self._reload = threading.Event()
+        self._scheduler = schedule.Scheduler()
+        self._running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self.config: C | None = None
+
+    # -- signals ---------------------------------------------------------------------
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.stop_event.set()
+
+    def _on_hup(self, signum: int, frame: Any) -> None:
+        self._reload.set()
+
+    # -- scheduling ------------------------------------------------------------------
+    def _launch(self, spec: JobSpec) -> None:
+        with self._lock:
+            running = self._running.get(spec.name)
+            if running is not None and running.is_alive():
+                log.info("job %s still running; skipping this turn", spec.name)
+                return
+            thread = threading.Thread(target=self._run_job, args=(spec,), name=f"job-{spec.name}", daemon=True)
+            self._running[spec.name] = thread
+            thread.start()
+
+    def _run_job(self, spec: JobSpec) -> None:
+        started = time.monotonic()
+        try:
+            spec.run(self.stop_event)
+            log.info("job %s finished in %.1f s", spec.name, time.monotonic() - started)
+        except UserError as exc:
+            log.error("job %s failed: %s", spec.name, exc)
+        except Exception:  # a bug in one job must not take the service down
+            log.exception("job %s crashed", spec.name)
+
+    def _install(self, config: C) -> None:
+        self._scheduler.clear()
+        for spec in self.jobs(config, self.stop_event):
+            if spec.every_seconds:
+                low = max(1, spec.every_seconds - spec.jitter_seconds)
+                job = self._scheduler.every(low)
+                if spec.jitter_seconds:
+                    job = job.to(spec.every_seconds + spec.jitter_seconds)
+                job.seconds.do(self._launch, spec)
+            elif spec.weekly_at:
+                weekday, at, zone = spec.weekly_at
+                getattr(self._scheduler.every(), weekday).at(at, zone).do(self._launch, spec)
+            elif spec.daily_at:
+                at, zone = spec.daily_at
+                self._scheduler.every().day.at(at, zone).do(self._launch, spec)
+            if spec.run_at_start:
+                self._launch(spec)
+        log.info("scheduled %d job(s)", len(self._scheduler.get_jobs()))
+
+    def _try_reload(self) -> None:
+        self._reload.clear()
+        self.notifier.notify(RELOADING=1, MONOTONIC_USEC=int(time.monotonic() * 1e6))
+        try:
+            config = self.load()
+        except UserError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+        else:
+            self.config = config
+            self._install(config)
+            log.info("config reloaded")
+        self.notifier.notify(READY=1, STATUS=self.status())
+
+    # -- main loop -------------------------------------------------------------------
+    def run(self, *, install_signals: bool = True) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit status (0)."""
+        self.config = self.load()  # invalid config: UserError before READY
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._on_stop)
+            signal.signal(signal.SIGINT, self._on_stop)
+            signal.signal(signal.SIGHUP, self._on_hup)
+        self._install(self.config)
+        self.notifier.notify(READY=1, STATUS=self.status())
+        log.info("balanced-calendar daemon ready")
+        watchdog = self.notifier.watchdog_seconds
+        next_ping = 0.0
+        while not self.stop_event.is_set():
+            if self._reload.is_set():
+                self._try_reload()
+            self._scheduler.run_pending()
+            now = time.monotonic()
+            if watchdog and now >= next_ping:
+                self.notifier.notify(WATCHDOG=1, STATUS=self.status())
+                next_ping = now + watchdog / 2
+            self.stop_event.wait(self.tick)
+        return self._shutdown()
+
+    def _shutdown(self) -> int:
+        self.notifier.notify(STOPPING=1, STATUS="stopping")
+        self._scheduler.clear()
+        deadline = time.monotonic() + self.stop_timeout
+        for name, thread in list(self._running.items()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("job %s abandoned at shutdown (its open transaction is rolled back)", name)
+        log.info("stopped")
+        return 0
+
+
+def make_pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="worker")

@@ -1,0 +1,1 @@
+"""Synthetic demo data for the ``demo`` command (no real people, no real calendars)."""
