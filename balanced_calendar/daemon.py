@@ -3,8 +3,12 @@
 - SIGTERM/SIGINT: stop scheduling, let in-flight work finish or abandon it within
   ``stop_timeout`` (30 s), exit 0. Every store write is one transaction, so abandoned
   work leaves no half-written state.
-- SIGHUP: reload the config; an invalid new config is logged and the old one kept.
-- ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` (every half ``WATCHDOG_USEC``), ``STOPPING=1``.
+  Jobs still running then are listed in :attr:`Daemon.abandoned`; the caller should end
+  the process with ``os._exit`` (a normal interpreter exit would wait for their threads).
+- SIGHUP: reload the config; an invalid new config is logged and the old one kept
+  (``RELOADING=1`` then ``READY=1`` either way, so ``systemctl reload`` never hangs).
+- ``READY=1``, ``STATUS=…`` (whenever it changes), ``WATCHDOG=1`` (every half
+  ``WATCHDOG_USEC``), ``STOPPING=1``.
 
 What runs is decided by :func:`JobSpec` lists from the composition root
 (:mod:`balanced_calendar.service`), so this module knows nothing about calendars.
@@ -23,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import schedule
 
+from balanced_calendar.logsetup import code_trace
 from balanced_calendar.model import UserError
 from balanced_calendar.sdnotify import Notifier
 
@@ -82,6 +87,8 @@ class Daemon(Generic[C]):
         self._running: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self.config: C | None = None
+        #: names of jobs still running when the stop timeout ran out
+        self.abandoned: list[str] = []
 
     # -- signals ---------------------------------------------------------------------
     def _on_stop(self, signum: int, frame: Any) -> None:
@@ -109,8 +116,8 @@ class Daemon(Generic[C]):
             log.info("job %s finished in %.1f s", spec.name, time.monotonic() - started)
         except UserError as exc:
             log.error("job %s failed: %s", spec.name, exc)
-        except Exception:  # a bug in one job must not take the service down
-            log.exception("job %s crashed", spec.name)
+        except Exception as exc:  # a bug in one job must not take the service down
+            log.error("job %s crashed at %s", spec.name, code_trace(exc))
 
     def _install(self, config: C) -> None:
         self._scheduler.clear()
@@ -138,6 +145,8 @@ class Daemon(Generic[C]):
             config = self.load()
         except UserError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
+        except Exception as exc:  # e.g. the vault key became unreadable: keep serving
+            log.error("reload refused, keeping the running config: %s", code_trace(exc))
         else:
             self.config = config
             self._install(config)
@@ -153,7 +162,8 @@ class Daemon(Generic[C]):
             signal.signal(signal.SIGINT, self._on_stop)
             signal.signal(signal.SIGHUP, self._on_hup)
         self._install(self.config)
-        self.notifier.notify(READY=1, STATUS=self.status())
+        status = self.status()
+        self.notifier.notify(READY=1, STATUS=status)
         log.info("balanced-calendar daemon ready")
         watchdog = self.notifier.watchdog_seconds
         next_ping = 0.0
@@ -163,9 +173,15 @@ class Daemon(Generic[C]):
             self._scheduler.run_pending()
             now = time.monotonic()
             if watchdog and now >= next_ping:
-                self.notifier.notify(WATCHDOG=1, STATUS=self.status())
+                status = self.status()
+                self.notifier.notify(WATCHDOG=1, STATUS=status)
                 next_ping = now + watchdog / 2
-            self.stop_event.wait(self.tick)
+            elif self.status() != status:
+                status = self.status()
+                self.notifier.notify(STATUS=status)
+            # never sleep through a watchdog ping, however short WATCHDOG_USEC is
+            wait = min(self.tick, max(0.01, next_ping - time.monotonic())) if watchdog else self.tick
+            self.stop_event.wait(wait)
         return self._shutdown()
 
     def _shutdown(self) -> int:
@@ -175,6 +191,7 @@ class Daemon(Generic[C]):
         for name, thread in list(self._running.items()):
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
+                self.abandoned.append(name)
                 log.warning("job %s abandoned at shutdown (its open transaction is rolled back)", name)
         log.info("stopped")
         return 0

@@ -1,10 +1,20 @@
-"""The daemon's jobs and status line, wired from a config (the composition root of ``run``)."""
+"""The daemon's jobs and status line, wired from a config (the composition root of ``run``).
+
+Environment read by ``balanced-calendar run`` besides systemd's own (``NOTIFY_SOCKET``,
+``WATCHDOG_USEC``, ``WATCHDOG_PID``, ``JOURNAL_STREAM``, ``CREDENTIALS_DIRECTORY``):
+
+``BALANCED_CALENDAR_STOP_TIMEOUT``
+    Seconds that in-flight work gets after SIGTERM/SIGINT before it is abandoned
+    (default and maximum 30, which fits ``TimeoutStopSec=35`` of the unit). Only ever
+    needed to make the wait shorter, e.g. in tests.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +28,9 @@ from balanced_calendar.sync import sync_all
 from balanced_calendar.timezones import load_zone
 
 log = logging.getLogger(__name__)
+
+#: the longest a stop may take: in-flight work is abandoned after this (systemd: TimeoutStopSec=35)
+STOP_TIMEOUT = 30.0
 
 
 def next_digest(person: PersonRecord, now: dt.datetime) -> dt.datetime | None:
@@ -39,23 +52,55 @@ class Service:
         self.environ = environ
         self.clock = clock
         self.last = "starting"
+        self._progress: str | None = None
 
     def jobs(self, config: Config, stop: threading.Event) -> Sequence[JobSpec]:
         svc = config.service
+        jitter = min(svc.sync_jitter_seconds, svc.sync_interval_minutes * 30)
+
+        def progress(done: int, total: int) -> None:
+            self._progress = f"syncing {done}/{total} people"
 
         def sync_job(stop_event: threading.Event) -> None:
-            with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
-                report = sync_all(rt, stop=stop_event, wait_for_lock=60)
-            self.last = (f"last sync {self.clock():%H:%M}Z: {len(report.results) - len(report.failed)}/"
-                         f"{len(report.results)} ok")
+            try:
+                with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
+                    report = sync_all(rt, stop=stop_event, wait_for_lock=60, progress=progress)
+            finally:
+                self._progress = None
+            ok = len(report.results) - len(report.failed)
+            self.last = f"last sync {self.clock():%H:%M}Z: {ok}/{len(report.results)} ok"
+            if report.failed:
+                self.last += f", {len(report.failed)} failed"
+            if report.skipped:
+                self.last += f", {report.skipped} not started"
             log.info(report.describe().splitlines()[0])
 
+        log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
+                 svc.sync_interval_minutes, jitter, svc.workers)
         return [JobSpec("sync", sync_job, every_seconds=svc.sync_interval_minutes * 60,
-                        jitter_seconds=min(svc.sync_jitter_seconds, svc.sync_interval_minutes * 30),
-                        run_at_start=True)]
+                        jitter_seconds=jitter, run_at_start=True)]
 
     def status(self) -> str:
-        return self.last
+        """The STATUS line: sync progress while a sync runs, else the last sync's outcome."""
+        progress = self._progress
+        if progress is None:
+            return self.last
+        return progress if self.last == "starting" else f"{progress} ({self.last})"
+
+
+def stop_timeout_from(environ: Mapping[str, str]) -> float:
+    """``BALANCED_CALENDAR_STOP_TIMEOUT`` if it is a number in (0, 30], else 30."""
+    text = environ.get("BALANCED_CALENDAR_STOP_TIMEOUT", "")
+    if not text:
+        return STOP_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= STOP_TIMEOUT:
+        log.warning("ignoring BALANCED_CALENDAR_STOP_TIMEOUT=%r: give seconds in (0, %g]", text, STOP_TIMEOUT)
+        return STOP_TIMEOUT
+    return value
 
 
 def run_daemon(config_path: Path, *, environ: Mapping[str, str] = os.environ) -> int:
@@ -70,5 +115,13 @@ def run_daemon(config_path: Path, *, environ: Mapping[str, str] = os.environ) ->
         return config
 
     daemon: Daemon[Config] = Daemon(load=load, jobs=service.jobs, notifier=Notifier(environ),
-                                    status=service.status)
-    return daemon.run()
+                                    status=service.status, stop_timeout=stop_timeout_from(environ))
+    code = daemon.run()
+    if daemon.abandoned:
+        # Abandoned work sits in pool threads that a normal interpreter exit would join
+        # (an HTTP read can take the connector's whole timeout): leave now. Nothing is lost:
+        # every store write is one transaction, rolled back when the file is next opened.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    return code

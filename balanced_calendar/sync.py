@@ -3,23 +3,31 @@
 One person's failure is recorded on that person and never stops the others. Each person's
 events and sync state are replaced in one transaction, so a crash leaves either the old or
 the new window, never a mix.
+
+A failure's reason is kept without personal data, because it is logged, stored for
+``status`` and printed by ``sync``: the calendar's path or URL becomes ``<calendar>``, the
+person's address ``<person>`` (parse errors quote both), other addresses are masked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
+import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from balanced_calendar.daemon import ProviderLimiter
 from balanced_calendar.engine import audit_events
+from balanced_calendar.logsetup import code_trace, mask_addresses
 from balanced_calendar.model import UserError
 from balanced_calendar.runtime import Runtime
-from balanced_calendar.store import PersonRecord, SyncState
+from balanced_calendar.store import PersonRecord, Store, StoreError, SyncState
 from balanced_calendar.timezones import load_zone
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,8 @@ class PersonSync:
 class SyncReport:
     results: tuple[PersonSync, ...]
     seconds: float
+    #: people not started because the sync was asked to stop (they wait for the next sync)
+    skipped: int = 0
 
     @property
     def failed(self) -> list[PersonSync]:
@@ -44,10 +54,11 @@ class SyncReport:
 
     def describe(self) -> str:
         ok = len(self.results) - len(self.failed)
-        lines = [f"synced {ok}/{len(self.results)} people, "
-                 f"{sum(r.events for r in self.results)} events, in {self.seconds:.1f} s"]
-        lines += [f"  {r.pseudonym}: {r.error}" for r in self.failed]
-        return "\n".join(lines)
+        first = (f"synced {ok}/{len(self.results)} people, "
+                 f"{sum(r.events for r in self.results)} events, in {self.seconds:.1f} s")
+        if self.skipped:
+            first += f"; stopped, {self.skipped} left for the next sync"
+        return "\n".join([first] + [f"  {r.pseudonym}: {r.error}" for r in self.failed])
 
 
 def sync_window(now: dt.datetime, zone: str, past_weeks: int, future_weeks: int) -> tuple[dt.date, dt.date]:
@@ -66,10 +77,12 @@ def sync_person(rt: Runtime, person: PersonRecord) -> PersonSync:
     tz = load_zone(person.timezone)
     w_start = dt.datetime.combine(start, dt.time(), tzinfo=tz)
     w_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    connector = None
     try:
         from balanced_calendar.model import Window
 
-        with rt.connector_for(person) as connector:
+        connector = rt.connector_for(person)
+        with connector:
             events = connector.read(Window(w_start, w_end), tz)
         state = SyncState(email=person.email, calendar=person.calendar, token=None,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
@@ -82,9 +95,10 @@ def sync_person(rt: Runtime, person: PersonRecord) -> PersonSync:
         log.info("synced %s: %d events", person.pseudonym, count)
         return PersonSync(person.pseudonym, True, count)
     except UserError as exc:
-        error = _first_line(str(exc))
+        error = scrub(_first_line(str(exc)), person, getattr(connector, "source", None))
     except Exception as exc:  # a provider bug for one person must not stop the others
-        log.exception("sync of %s crashed", person.pseudonym)
+        # The message of an unexpected error may quote calendar data: log where, not what.
+        log.error("sync of %s crashed at %s", person.pseudonym, code_trace(exc))
         error = f"internal error ({type(exc).__name__}); see the log"
     log.warning("sync of %s failed: %s", person.pseudonym, error)
     try:
@@ -102,29 +116,87 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else text
 
 
+def scrub(text: str, person: PersonRecord, source: object = None) -> str:
+    """``text`` without the person's calendar path/URL, address or name-like local part.
+
+    Connector errors name their source (``/srv/ics/siti.aminah.ics: line 7: …``, a redacted
+    URL ending in the file name) and may quote an event UID holding an address.
+    """
+    calendar: list[str] = []
+    if isinstance(source, str) and source.strip():
+        calendar = [source.strip(), os.path.basename(source.strip().rstrip("/"))]
+    email = person.email.strip().lower()
+    local = email.partition("@")[0]
+    swaps = [(needle, "<calendar>") for needle in calendar if len(needle) >= 3]
+    swaps += [(needle, "<person>") for needle in (email, local) if len(needle) >= 3]
+    for needle, placeholder in swaps:
+        # the whole word holding the needle: a path's folders, a URL's host, a UID's rest
+        word = r"[^\s'\"(]*" + re.escape(needle) + r"[^\s'\"():,;]*"
+        text = re.sub(word, placeholder, text, flags=re.IGNORECASE)
+    return mask_addresses(text)
+
+
+@contextlib.contextmanager
+def _sync_lock(store: Store, wait: float | None, stop: threading.Event) -> Iterator[bool]:
+    """Hold the store's ``sync`` lock; yields False if ``stop`` was set while waiting for it.
+
+    Waiting is done in short slices so that a stopping daemon is not held up by another
+    process's sync. Raises the store's "another sync is running" error when ``wait`` runs out.
+    """
+    deadline = None if wait is None else time.monotonic() + max(0.0, wait)
+    with contextlib.ExitStack() as stack:
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                stack.enter_context(store.exclusive("sync", wait=0.5 if left is None else min(0.5, left)))
+                break
+            except StoreError:
+                raise
+            except UserError:
+                if left is not None and left <= 0:
+                    raise
+                if stop.is_set():
+                    yield False
+                    return
+        yield True
+
+
 def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop: threading.Event | None = None,
-             wait_for_lock: float | None = 0) -> SyncReport:
+             wait_for_lock: float | None = 0,
+             progress: Callable[[int, int], None] | None = None) -> SyncReport:
     """Sync everyone (or ``people``) with a bounded pool and per-provider limits.
 
     Holds the store's ``sync`` lock: a second concurrent sync refuses with a clear message
-    (or waits ``wait_for_lock`` seconds). ``stop`` abandons people not yet started.
+    (or waits ``wait_for_lock`` seconds). ``stop`` abandons people not yet started (counted
+    in :attr:`SyncReport.skipped`). ``progress(done, total)`` is called once before the
+    first person and after each one, from worker threads.
     """
     started = time.monotonic()
     stop = stop or threading.Event()
     limits = {name: c.max_concurrency for name, c in rt.config.connectors.items()}
     limiter = ProviderLimiter(limits)
-    with rt.store.exclusive("sync", wait=wait_for_lock):
-        todo = list(people) if people is not None else rt.store.list_people()
+    with _sync_lock(rt.store, wait_for_lock, stop) as locked:
+        todo = (list(people) if people is not None else rt.store.list_people()) if locked else []
+        done = 0
+        count_lock = threading.Lock()
+        if progress is not None:
+            progress(0, len(todo))
 
         def one(person: PersonRecord) -> PersonSync | None:
+            nonlocal done
             if stop.is_set():
                 return None
             with limiter.slot(person.connector):
                 if stop.is_set():
                     return None
-                return sync_person(rt, person)
+                result = sync_person(rt, person)
+            if progress is not None:
+                with count_lock:
+                    done += 1
+                    progress(done, len(todo))
+            return result
 
         with ThreadPoolExecutor(max_workers=max(1, rt.config.service.workers),
                                 thread_name_prefix="sync") as pool:
             results = [r for r in pool.map(one, todo) if r is not None]
-    return SyncReport(tuple(results), time.monotonic() - started)
+    return SyncReport(tuple(results), time.monotonic() - started, skipped=len(todo) - len(results))
