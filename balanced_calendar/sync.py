@@ -19,16 +19,18 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from balanced_calendar.daemon import ProviderLimiter
 from balanced_calendar.engine import audit_events
 from balanced_calendar.logsetup import code_trace, mask_addresses
-from balanced_calendar.model import UserError
+from balanced_calendar.model import Event, UserError, Window
 from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import PersonRecord, Store, StoreError, SyncState
 from balanced_calendar.timezones import load_zone
+from connectors.base import Connector
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,45 @@ def sync_window(now: dt.datetime, zone: str, past_weeks: int, future_weeks: int)
     return start, end
 
 
-def sync_person(rt: Runtime, person: PersonRecord) -> PersonSync:
-    """Read, store and audit one person. Provider and user errors are recorded, not raised."""
+def _read_isolated(connector: Connector, window: Window, tz: dt.tzinfo) -> tuple[bool, object]:
+    """Run in a worker process: ``(True, events)`` or ``(False, message)`` for a user error.
+
+    Errors travel back as text because not every error class can be rebuilt by pickle.
+    """
+    try:
+        with connector:
+            return True, connector.read(window, tz)
+    except UserError as exc:
+        return False, str(exc)
+
+
+def _read(connector: Connector, window: Window, tz: dt.tzinfo, parsers: Executor | None) -> list[Event]:
+    if parsers is None or not connector.cpu_bound:
+        with connector:
+            return connector.read(window, tz)
+    ok, value = parsers.submit(_read_isolated, connector, window, tz).result()
+    if not ok:
+        raise UserError(str(value))
+    return value  # type: ignore[return-value]
+
+
+def parser_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes for CPU-bound reads, one per sync worker (None for a single worker).
+
+    As many as ``workers``, not cores: an ICS read may also wait on a download, and the
+    per-provider limit still applies. The pool lives only while a sync runs.
+    ``forkserver`` keeps the children clear of the parent's threads, locks and database handle.
+    """
+    if workers < 2 or (os.cpu_count() or 1) < 2:
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None) -> PersonSync:
+    """Read, store and audit one person. Provider and user errors are recorded, not raised.
+
+    ``parsers``, when given, runs the read of CPU-bound connectors (ICS) in worker processes.
+    """
     now = rt.clock()
     svc = rt.config.service
     start, end = sync_window(now, person.timezone, svc.sync_past_weeks, svc.sync_future_weeks)
@@ -79,11 +118,8 @@ def sync_person(rt: Runtime, person: PersonRecord) -> PersonSync:
     w_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     connector = None
     try:
-        from balanced_calendar.model import Window
-
         connector = rt.connector_for(person)
-        with connector:
-            events = connector.read(Window(w_start, w_end), tz)
+        events = _read(connector, Window(w_start, w_end), tz, parsers)
         state = SyncState(email=person.email, calendar=person.calendar, token=None,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
         count = rt.store.replace_events(person.email, person.calendar, w_start, w_end, events, state)
@@ -161,6 +197,12 @@ def _sync_lock(store: Store, wait: float | None, stop: threading.Event) -> Itera
         yield True
 
 
+def connector_class_of(name: str) -> type | None:
+    from connectors import REGISTRY, connector_class
+
+    return connector_class(name) if name in REGISTRY else None
+
+
 def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop: threading.Event | None = None,
              wait_for_lock: float | None = 0,
              progress: Callable[[int, int], None] | None = None) -> SyncReport:
@@ -189,14 +231,20 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
             with limiter.slot(person.connector):
                 if stop.is_set():
                     return None
-                result = sync_person(rt, person)
+                result = sync_person(rt, person, parsers)
             if progress is not None:
                 with count_lock:
                     done += 1
                     progress(done, len(todo))
             return result
 
-        with ThreadPoolExecutor(max_workers=max(1, rt.config.service.workers),
-                                thread_name_prefix="sync") as pool:
-            results = [r for r in pool.map(one, todo) if r is not None]
+        workers = max(1, rt.config.service.workers)
+        cpu_bound = any(getattr(connector_class_of(p.connector), "cpu_bound", False) for p in todo)
+        parsers = parser_pool(workers) if cpu_bound and len(todo) > 1 else None
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
+                results = [r for r in pool.map(one, todo) if r is not None]
+        finally:
+            if parsers is not None:
+                parsers.shutdown(wait=not stop.is_set(), cancel_futures=True)
     return SyncReport(tuple(results), time.monotonic() - started, skipped=len(todo) - len(results))

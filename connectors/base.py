@@ -28,6 +28,9 @@ class Connector(ABC):
     supports_write: ClassVar[bool] = False
     #: the provider offers incremental change feeds (sync tokens, ctag/etag)
     supports_incremental: ClassVar[bool] = False
+    #: reading is dominated by local parsing, not network waits: sync runs :meth:`read` in a
+    #: worker process (the instance must then be picklable before its first read)
+    cpu_bound: ClassVar[bool] = False
 
     def __init__(self, *, owner: str | None = None, calendar: str = "primary",
                  allow_write: bool = False) -> None:

@@ -741,6 +741,7 @@ class IcsConnector(Connector):
 
     name: ClassVar[str] = "ics"
     supports_write: ClassVar[bool] = False
+    cpu_bound: ClassVar[bool] = True  # icalendar parsing dominates; sync parses in worker processes
 
     def __init__(self, source: str, *, owner: str | None = None, calendar: str = "primary",
                  allow_write: bool = False, timeout: float = 30.0,
