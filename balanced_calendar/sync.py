@@ -16,6 +16,8 @@ import datetime as dt
 import logging
 import os
 import re
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -93,16 +95,39 @@ def _read(connector: Connector, window: Window, tz: dt.tzinfo, parsers: Executor
     return value  # type: ignore[return-value]
 
 
+#: fewest CPU-bound calendars in one sync for which parsing moves to worker processes
+PARSER_POOL_MIN_PEOPLE = 64
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, get SIGKILL when the process that started us dies
+    (a ``kill -9`` of the daemon must not leave parsing workers behind)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
 def parser_pool(workers: int) -> ProcessPoolExecutor | None:
     """Worker processes for CPU-bound reads, one per sync worker (None for a single worker).
 
     As many as ``workers``, not cores: an ICS read may also wait on a download, and the
-    per-provider limit still applies. The pool lives only while a sync runs.
-    ``forkserver`` keeps the children clear of the parent's threads, locks and database handle.
+    per-provider limit still applies. The pool lives only while a sync runs. ``spawn`` keeps
+    the children clear of the parent's threads, locks and database handle; all workers are
+    started here, from the calling thread, which outlives them (their parent-death signal
+    is tied to it).
     """
     if workers < 2 or (os.cpu_count() or 1) < 2:
         return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent)
+    for future in [pool.submit(_ready) for _ in range(workers)]:
+        future.result()
+    return pool
 
 
 def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None) -> PersonSync:
@@ -205,13 +230,16 @@ def connector_class_of(name: str) -> type | None:
 
 def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop: threading.Event | None = None,
              wait_for_lock: float | None = 0,
-             progress: Callable[[int, int], None] | None = None) -> SyncReport:
+             progress: Callable[[int, int], None] | None = None,
+             processes: bool | None = None) -> SyncReport:
     """Sync everyone (or ``people``) with a bounded pool and per-provider limits.
 
     Holds the store's ``sync`` lock: a second concurrent sync refuses with a clear message
     (or waits ``wait_for_lock`` seconds). ``stop`` abandons people not yet started (counted
     in :attr:`SyncReport.skipped`). ``progress(done, total)`` is called once before the
-    first person and after each one, from worker threads.
+    first person and after each one, from worker threads. ``processes`` forces (True) or
+    forbids (False) parsing CPU-bound calendars in worker processes; by default they are
+    used from :data:`PARSER_POOL_MIN_PEOPLE` such calendars on.
     """
     started = time.monotonic()
     stop = stop or threading.Event()
@@ -239,8 +267,10 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
             return result
 
         workers = max(1, rt.config.service.workers)
-        cpu_bound = any(getattr(connector_class_of(p.connector), "cpu_bound", False) for p in todo)
-        parsers = parser_pool(workers) if cpu_bound and len(todo) > 1 else None
+        cpu_bound = sum(bool(getattr(connector_class_of(p.connector), "cpu_bound", False)) for p in todo)
+        # Starting worker processes costs about a second; it pays off from a few dozen calendars.
+        wanted = cpu_bound >= PARSER_POOL_MIN_PEOPLE if processes is None else processes and cpu_bound > 0
+        parsers = parser_pool(workers) if wanted else None
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
                 results = [r for r in pool.map(one, todo) if r is not None]
