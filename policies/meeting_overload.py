@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
@@ -11,16 +13,18 @@ DEFINITION = "a week in which meetings take more than {meeting_share_pct}% of wo
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:
     d = t.days
-    frame = d.assign(
-        meeting_min=minutes(d["meeting_s"].to_numpy()),
-        net=d["window_net_s"].where(d["is_workday"], 0),
-    )
-    weeks = frame.groupby("iso_week", sort=True).agg(minutes=("meeting_min", "sum"), net=("net", "sum"))
+    weeks, week_of_day = np.unique(d["iso_week"].to_numpy(), return_inverse=True)  # sorted, as groupby
+    meeting_min = minutes(d["meeting_s"].to_numpy())
+    net = np.where(d["is_workday"].to_numpy(), d["window_net_s"].to_numpy(), 0)
+    week_minutes = np.zeros(weeks.size, dtype=np.int64)
+    week_net = np.zeros(weeks.size, dtype=np.int64)
+    np.add.at(week_minutes, week_of_day, meeting_min)
+    np.add.at(week_net, week_of_day, net)
     share = p.thresholds.meeting_share
     findings = []
-    for week, row in weeks.iterrows():
-        limit_s = share * row["net"]
-        if row["minutes"] * 60 > limit_s:
-            findings.append(Finding(RULE, {"week": str(week), "minutes": int(row["minutes"]),
+    for week, mins, net_s in zip(weeks.tolist(), week_minutes.tolist(), week_net.tolist()):
+        limit_s = share * net_s
+        if mins * 60 > limit_s:
+            findings.append(Finding(RULE, {"week": str(week), "minutes": int(mins),
                                            "limit_minutes": int(round(limit_s / 60))}))
     return findings

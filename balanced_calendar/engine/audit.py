@@ -45,28 +45,30 @@ def day_rows(t: Timeline) -> list[dict[str, Any]]:
         first_txt[i] = text
     for i, text in zip(where, t.clock(last[where], idx[where])):
         last_txt[i] = text
-    work = (d["work_s"].to_numpy() + 30) // 60
-    meet = (d["meeting_s"].to_numpy() + 30) // 60
-    after = (d["after_s"].to_numpy() + 30) // 60
-    free = d["longest_free_s"].to_numpy()
+    # Plain Python values column by column (tolist), then one dict per date.
+    work = ((d["work_s"].to_numpy() + 30) // 60).tolist()
+    meet = ((d["meeting_s"].to_numpy() + 30) // 60).tolist()
+    after = ((d["after_s"].to_numpy() + 30) // 60).tolist()
+    free = [None if f != f else (int(f) + 30) // 60 for f in d["longest_free_s"].to_numpy().tolist()]  # NaN -> None
     dates = d["date"].tolist()
     holiday = d["holiday"].tolist()
-    workday = d["is_workday"].tolist()
-    leave = d["on_leave"].tolist()
+    workday = d["is_workday"].to_numpy().tolist()
+    leave = d["on_leave"].to_numpy().tolist()
     return [
         {
-            "date": dates[i].isoformat(),
-            "is_workday": bool(workday[i]),
-            "holiday": holiday[i],
-            "on_leave": bool(leave[i]),
-            "work_minutes": int(work[i]),
-            "meeting_minutes": int(meet[i]),
-            "after_hours_minutes": int(after[i]),
-            "first_start": first_txt[i],
-            "last_end": last_txt[i],
-            "longest_free_minutes": None if np.isnan(free[i]) else int((int(free[i]) + 30) // 60),
+            "date": day.isoformat(),
+            "is_workday": is_workday,
+            "holiday": name,
+            "on_leave": on_leave,
+            "work_minutes": w,
+            "meeting_minutes": m,
+            "after_hours_minutes": a,
+            "first_start": first_text,
+            "last_end": last_text,
+            "longest_free_minutes": longest,
         }
-        for i in range(n)
+        for day, is_workday, name, on_leave, w, m, a, first_text, last_text, longest
+        in zip(dates, workday, holiday, leave, work, meet, after, first_txt, last_txt, free)
     ]
 
 
@@ -79,7 +81,7 @@ def audit_events(events: Sequence[Event], policy: Policy, *, zone: str, start: d
     """
     from balanced_calendar.model import InputError
 
-    load_zone(zone)
+    zone = str(load_zone(zone).key)  # "WIB" -> "Asia/Jakarta": pandas and zoneinfo need the IANA name
     if end < start:
         raise InputError(f"the range ends ({end}) before it starts ({start})")
     timeline = build_timeline(events, policy, zone=zone, start=start, end=end, person=person)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,19 @@ class RangeCalendar:
     mw_start: np.ndarray
     mw_end: np.ndarray
     iso_week: tuple[str, ...]
+
+    @cached_property
+    def is_holiday(self) -> np.ndarray:
+        """bool per date: the policy calendar names a holiday."""
+        return np.array([h is not None for h in self.holiday], dtype=bool)
+
+    @cached_property
+    def holiday_column(self) -> pd.Series:
+        """The holiday names as an object Series (``None`` on ordinary days), for the day table.
+
+        Shared by every person's table; pandas copy-on-write keeps it unchanged.
+        """
+        return pd.Series(list(self.holiday), dtype=object)
 
 
 def _localize(naive: np.ndarray, zone: str) -> np.ndarray:

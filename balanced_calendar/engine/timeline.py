@@ -7,10 +7,11 @@ event objects into columns.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import filterfalse
 from operator import attrgetter, methodcaller
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,47 +38,47 @@ class EventColumns:
     organizer_is_self: np.ndarray
 
 
-# Attribute readers that run in C (``map`` over them never enters the interpreter loop).
-_TIMED_FIELDS = attrgetter("start", "end", "status", "response", "show_as", "kind", "others", "organizer_is_self")
-_IS_ALL_DAY = attrgetter("all_day")
 _TIMESTAMP = methodcaller("timestamp")
+_IS_ALL_DAY = attrgetter("all_day")
 
 
-def _ids(values: Sequence[object], n: int) -> np.ndarray:
-    """``id()`` of each value, so enum members are compared by identity (``is``) in numpy."""
-    return np.fromiter(map(id, values), dtype=np.int64, count=n)
+def _ids(members: Iterable[object]) -> np.ndarray:
+    return np.array([id(m) for m in members], dtype=np.int64)
 
 
-def _id_in(ids: np.ndarray, members: Sequence[object]) -> np.ndarray:
-    return np.isin(ids, np.array([id(m) for m in members], dtype=np.int64))
+def _column(events: list[Event], field: str, dtype: type, n: int,
+            convert: Callable[[Any], Any] | None = None) -> np.ndarray:
+    """``convert(event.<field>)`` of every event as an array: one C-level ``map``, no Python loop."""
+    values = map(attrgetter(field), events)
+    return np.fromiter(values if convert is None else map(convert, values), dtype=dtype, count=n)
 
 
 def event_columns(events: Sequence[Event], policy: Policy) -> tuple[EventColumns, list[Event]]:
     """Split ``events`` into timed columns and the list of all-day events.
 
-    One C-level pass reads every needed attribute (``attrgetter`` + ``zip``); enum fields are
-    compared by identity through their ``id()`` — exactly the ``is`` tests of DESIGN.md §4.
+    Every column is one C-level pass over the events. Enum fields are read as their ``id()`` and
+    compared in numpy, which is exactly the ``is`` tests of DESIGN.md §4 (and ``in`` for members).
     """
     timed = list(filterfalse(_IS_ALL_DAY, events))
     all_day = list(filter(_IS_ALL_DAY, events))
     n = len(timed)
-    if n:
-        starts, ends, status, response, show_as, kind, others_, org_self_ = zip(*map(_TIMED_FIELDS, timed))
-    else:
-        starts = ends = status = response = show_as = kind = others_ = org_self_ = ()
-    start = np.fromiter(map(_TIMESTAMP, starts), dtype=np.float64, count=n)
-    end = np.fromiter(map(_TIMESTAMP, ends), dtype=np.float64, count=n)
-    start = np.floor(start).astype(np.int64)
-    end = np.floor(end).astype(np.int64)
-    status_id, response_id = _ids(status, n), _ids(response, n)
-    show_id, kind_id = _ids(show_as, n), _ids(kind, n)
+    start = np.floor(_column(timed, "start", np.float64, n, _TIMESTAMP)).astype(np.int64)
+    end = np.floor(_column(timed, "end", np.float64, n, _TIMESTAMP)).astype(np.int64)
+    status_id = _column(timed, "status", np.int64, n, id)
+    response_id = _column(timed, "response", np.int64, n, id)
+    show_id = _column(timed, "show_as", np.int64, n, id)
+    kind_id = _column(timed, "kind", np.int64, n, id)
     live = (status_id != id(Status.CANCELLED)) & (response_id != id(Response.DECLINED))
-    show = _id_in(show_id, _COUNTED_SHOW_AS)
     oof = (show_id == id(ShowAs.OOF)) | (kind_id == id(Kind.OUT_OF_OFFICE))
-    work_kind = ~_id_in(kind_id, _NOT_WORK_KINDS)
     focus = kind_id == id(Kind.FOCUS)
-    others = np.fromiter(others_, dtype=np.int64, count=n)
-    org_self = np.fromiter(org_self_, dtype=bool, count=n)
+    show = np.isin(show_id, _ids(_COUNTED_SHOW_AS))
+    work_kind = ~np.isin(kind_id, _ids(_NOT_WORK_KINDS))
+    # ``in`` also matches equal non-members (a plain "busy" string): redo those few exactly.
+    for i in np.flatnonzero(~np.isin(show_id, _ids(ShowAs)) | ~np.isin(kind_id, _ids(Kind))):
+        show[i] = timed[i].show_as in _COUNTED_SHOW_AS
+        work_kind[i] = timed[i].kind not in _NOT_WORK_KINDS
+    others = _column(timed, "others", np.int64, n)
+    org_self = _column(timed, "organizer_is_self", bool, n)
     max_len = policy.thresholds.max_event_hours * 3600
     counted = live & show & work_kind & (end - start <= max_len) & (end > start)
     return EventColumns(start, end, counted, counted & (others >= 1), focus, live & oof, org_self), all_day
@@ -118,8 +119,7 @@ def build_timeline(events: Sequence[Event], policy: Policy, *, zone: str, start:
     day_start, day_end = bounds[:-1], bounds[1:]
 
     on_leave = _leave_days(cal, cols, all_day, policy.thresholds.leave_cover_share)
-    holiday = np.array([h is not None for h in cal.holiday])
-    is_workday = cal.in_workweek & ~holiday & ~on_leave
+    is_workday = cal.in_workweek & ~cal.is_holiday & ~on_leave
     # Non-workdays have an empty window W(D) (and no break or meeting window).
     def only_workdays(values: np.ndarray) -> np.ndarray:
         return np.where(is_workday, values, day_start)
@@ -163,7 +163,7 @@ def build_timeline(events: Sequence[Event], policy: Policy, *, zone: str, start:
         "date": list(cal.dates),
         "iso_week": list(cal.iso_week),
         "in_workweek": cal.in_workweek,
-        "holiday": pd.Series(list(cal.holiday), dtype=object),
+        "holiday": cal.holiday_column,
         "on_leave": on_leave,
         "is_workday": is_workday,
         "day_start": day_start, "day_end": day_end,
@@ -179,9 +179,11 @@ def build_timeline(events: Sequence[Event], policy: Policy, *, zone: str, start:
     idx = np.flatnonzero(cols.meeting)
     order = idx[np.argsort(cols.start[idx], kind="stable")]
     pday, pps, ppe, src = split_by_day(cols.start[order], cols.end[order], bounds)
-    src = order[src]
+    # Stable sort by (day, piece_start): what DataFrame.sort_values(kind="stable") gives, without pandas.
+    by_day = np.lexsort((pps, pday))
+    pday, pps, ppe, src = pday[by_day], pps[by_day], ppe[by_day], order[src[by_day]]
     meetings = pd.DataFrame({
         "day": pday, "start": cols.start[src], "end": cols.end[src],
         "piece_start": pps, "piece_end": ppe, "organizer_is_self": cols.organizer_is_self[src],
-    }, columns=list(MEETING_COLUMNS)).sort_values(["day", "piece_start"], kind="stable", ignore_index=True)
+    }, columns=list(MEETING_COLUMNS))
     return Timeline(person=person, timezone=zone, start=start, end=end, days=days, meetings=meetings)

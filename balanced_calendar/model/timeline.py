@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,9 @@ DAY_COLUMNS = (
 #: Columns of :attr:`Timeline.meetings`: one row per (meeting, local day it touches).
 MEETING_COLUMNS = ("day", "start", "end", "piece_start", "piece_end", "organizer_is_self")
 
+#: "HH:MM" of every minute of a day, indexed by minutes since local midnight.
+_HHMM = np.array([f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60)], dtype=object)
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -54,14 +58,21 @@ class Timeline:
         day_index = np.asarray(day_index, dtype=np.int64)
         if instants.size == 0:
             return []
-        local = pd.to_datetime(instants, unit="s", utc=True).tz_convert(self.timezone)
-        text = np.asarray(local.strftime("%H:%M"), dtype=object)
+        # Local wall time as naive datetimes -> minutes since local midnight -> "HH:MM" table.
+        utc = pd.DatetimeIndex(instants.astype("datetime64[s]"), tz="UTC")
+        wall = np.asarray(utc.tz_convert(self.timezone).tz_localize(None), dtype="datetime64[m]")
+        text = _HHMM[wall.astype(np.int64) % (24 * 60)]
         day_end = self.days["day_end"].to_numpy()[day_index]
         text[instants >= day_end] = "24:00"
         return text.tolist()
 
+    @cached_property
+    def _date_texts(self) -> list[str]:
+        """ISO text of every date of the range (rules ask for it once per finding)."""
+        return [day.isoformat() for day in self.days["date"]]
+
     def date_str(self, day_index: int) -> str:
-        return self.days["date"].iat[day_index].isoformat()
+        return self._date_texts[day_index]
 
 
 @dataclass(frozen=True, slots=True)
