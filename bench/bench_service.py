@@ -34,12 +34,15 @@ def _peak_mib() -> float:
 
 
 def part_store(people: int, weeks: int) -> dict[str, object]:
-    from generate import person_events, person_zone  # type: ignore[import-not-found]
+    from generate import audit_range, person_events, person_zone  # type: ignore[import-not-found]
+
+    from balanced_calendar.timezones import load_zone
 
     from balanced_calendar.store import PersonRecord, SyncState, open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp))
+        first_day, last_day = audit_range(weeks)
         write_s = read_s = 0.0
         written = read = 0
         for p in range(people):
@@ -47,9 +50,11 @@ def part_store(people: int, weeks: int) -> dict[str, object]:
             events = person_events(p, weeks=weeks)
             email = f"person{p}@bench.example"
             store.upsert_person(PersonRecord(email=email, connector="ics", calendar="primary", timezone=zone))
-            start = min(e.start for e in events if isinstance(e.start, dt.datetime))
-            end = max(e.end for e in events if isinstance(e.end, dt.datetime)) + dt.timedelta(days=2)
-            w0, w1 = start - dt.timedelta(days=2), end
+            # The window is the generated year in the person's zone, wide enough for the
+            # all-day spells that run past the last week (read back = written).
+            tz = load_zone(zone)
+            w0 = dt.datetime.combine(first_day, dt.time(), tzinfo=tz)
+            w1 = dt.datetime.combine(last_day + dt.timedelta(days=14), dt.time(), tzinfo=tz)
             t0 = time.perf_counter()
             written += store.replace_events(email, "primary", w0, w1, events,
                                             SyncState(email=email, calendar="primary", window_start=w0,
@@ -67,7 +72,7 @@ def part_store(people: int, weeks: int) -> dict[str, object]:
             "integrity": ok, "peak_rss_mib": round(_peak_mib())}
 
 
-def part_sync(people: int, weeks: int) -> dict[str, object]:
+def part_sync(people: int, weeks: int, processes: bool | None = None) -> dict[str, object]:
     from balanced_calendar.config import load_config
     from balanced_calendar.demo.agency import generate_agency
     from balanced_calendar.demo.pipeline import write_config
@@ -90,14 +95,14 @@ def part_sync(people: int, weeks: int) -> dict[str, object]:
             for person in agency.people:
                 enroll(rt, EnrollRequest(email=person.email, provider="ics"))
             t0 = time.perf_counter()
-            report = sync_all(rt)
+            report = sync_all(rt, processes=processes)
             sync_s = time.perf_counter() - t0
         events = sum(r.events for r in report.results)
         ics_mib = sum(p.stat().st_size for p in (out / "ics").glob("*.ics")) / 2**20
     return {"people": people, "weeks": weeks, "ics_mib": round(ics_mib, 1), "generate_s": round(gen_s, 1),
             "events": events, "sync_s": round(sync_s, 1), "events_per_s": round(events / sync_s),
             "people_per_s": round(people / sync_s, 1), "failed": len(report.failed),
-            "workers": config.service.workers, "peak_rss_mib": round(_peak_mib())}
+            "workers": config.service.workers, "processes": processes, "peak_rss_mib": round(_peak_mib())}
 
 
 def _rss_of(pid: int) -> float:
@@ -160,12 +165,14 @@ def main() -> None:
     parser.add_argument("--idle-people", type=int, default=42)
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--part", choices=["store", "sync", "idle"], help=argparse.SUPPRESS)
+    parser.add_argument("--threads-only", action="store_true",
+                        help="sync part: parse ICS in threads, not worker processes (for comparison)")
     args = parser.parse_args()
     if args.part == "store":
         print(json.dumps(part_store(args.store_people, args.weeks)))
         return
     if args.part == "sync":
-        print(json.dumps(part_sync(args.sync_people, args.sync_weeks)))
+        print(json.dumps(part_sync(args.sync_people, args.sync_weeks, False if args.threads_only else None)))
         return
     if args.part == "idle":
         print(json.dumps(part_idle(args.idle_people)))

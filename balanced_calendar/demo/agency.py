@@ -48,6 +48,8 @@ Around 25-45 event instances per person in a full week (fewer in holiday weeks).
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import json
 import logging
@@ -427,7 +429,9 @@ class _Team:
 
 
 def _build_roster(directory: Path, people: int, rng: random.Random) -> tuple[list[_Member], list[_Team]]:
-    n_teams = max(3, min(len(_TEAMS), people // 6))
+    # Teams of about six, as in the default agency; past seven teams the templates repeat as
+    # further units ("keuangan-jakarta-2"), so a large agency keeps realistic team sizes.
+    n_teams = max(3, people // 6)
     sizes = [people // n_teams + (1 if i < people % n_teams else 0) for i in range(n_teams)]
     pools: dict[str, list[tuple[str, str]]] = {}
     for key, (firsts, lasts) in _NAMES.items():
@@ -437,7 +441,13 @@ def _build_roster(directory: Path, people: int, rng: random.Random) -> tuple[lis
     used: set[str] = set()
     members: list[_Member] = []
     teams: list[_Team] = []
-    for template, size in zip(_TEAMS, sizes):
+    templates = [
+        _TEAMS[i] if i < len(_TEAMS) else dataclasses.replace(
+            _TEAMS[i % len(_TEAMS)], id=f"{_TEAMS[i % len(_TEAMS)].id}-{i // len(_TEAMS) + 1}",
+            name=f"{_TEAMS[i % len(_TEAMS)].name} {i // len(_TEAMS) + 1}")
+        for i in range(n_teams)
+    ]
+    for template, size in zip(templates, sizes):
         pattern = _STAFF_PATTERNS[template.leader_style]
         staff_profiles = [pattern[i % len(pattern)] for i in range(size - 1)]
         rng.shuffle(staff_profiles)
