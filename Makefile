@@ -19,6 +19,7 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_service.py
 
 clean:
 	rm -rf $(VENV) balanced-calendar-demo .pytest_cache
