@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,9 +136,28 @@ def _fmt_h(minutes: float) -> str:
     return f"{minutes / 60:5.1f} h"
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter to read)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _command() -> str:
+    """How the user can call us again: the bare name if it is on PATH, else the path they used."""
+    exe = sys.argv[0] if sys.argv and sys.argv[0] else "balanced-calendar"
+    found = shutil.which("balanced-calendar")
+    if found and Path(found).resolve() == Path(exe).resolve():
+        return "balanced-calendar"
+    return _shown(Path(exe)) if Path(exe).name == "balanced-calendar" else "balanced-calendar"
+
+
 def summarise(run: DemoRun, out_dir: Path) -> str:
     """The organisation summary: aggregates only, never a person."""
     agency, results = run.agency, run.results
+    out = Path(_shown(out_dir))
+    bc = _command()
     n = len(results)
     pw = person_weeks(run)
     zones = sorted({p.timezone for p in agency.people})
@@ -152,7 +173,7 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
                           ("outside hours", "after_hours_minutes")):
         q = pw[column].quantile([0.25, 0.5, 0.75])
         lines.append(f"  {label:<14} {_fmt_h(q[0.5])}   (IQR {q[0.25] / 60:.1f}–{q[0.75] / 60:.1f} h)")
-    lines.insert(2, run.sync.describe().splitlines()[0] + f" (state: {run.state_dir / 'state.sqlite3'})")
+    lines.insert(2, run.sync.describe().splitlines()[0] + f" (state: {_shown(run.state_dir / 'state.sqlite3')})")
     lines += ["", "Findings (people affected of " + str(n) + ", total findings):"]
     for rule in RULE_IDS:
         affected = sum(1 for r in results.values() if any(f.rule == rule for f in r.findings))
@@ -182,14 +203,14 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
     lines += [
         "",
         "Files:",
-        f"  calendars  {out_dir / 'ics'}/  ({n} ICS files; roster in {out_dir / 'roster.json'})",
-        f"  summary    {summary_path}",
-        f"  config     {run.config_path}  (state in {run.state_dir}/, vault key {out_dir / 'vault-key'})",
+        f"  calendars  {out / 'ics'}/  ({n} ICS files; roster in {out / 'roster.json'})",
+        f"  summary    {out / 'summary.json'}",
+        f"  config     {_shown(run.config_path)}  (state in {_shown(run.state_dir)}/, vault key {out / 'vault-key'})",
         "",
         "Try one person (from the store, or straight from their ICS file):",
-        f"  balanced-calendar audit --config {run.config_path} --person {example.email} "
+        f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "
         f"--start {agency.start} --end {agency.start + dt.timedelta(days=6)} --format table",
-        f"  balanced-calendar audit --ics {example.ics_path} --me {example.email} --tz {example.timezone} "
+        f"  {bc} audit --ics {_shown(example.ics_path)} --me {example.email} --tz {example.timezone} "
         f"--start {agency.start} --end {agency.start + dt.timedelta(days=6)}",
         "",
         f"(generated in {run.seconds['generate']:.1f} s, enrolled in {run.seconds['enroll']:.1f} s, "
