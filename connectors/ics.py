@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.client
 import logging
 import os
-import re
-import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import icalendar
-from icalendar.parser import Contentline
 from icalendar.prop import vBroken
 from icalendar.timezone import tzp
 from recurring_ical_events import EventAdapter, Series
@@ -32,21 +27,19 @@ from balanced_calendar.model import (
     Event,
     InputError,
     Kind,
-    ProviderError,
     Response,
     ShowAs,
     Status,
     Window,
 )
+from connectors._http import MAX_DOWNLOAD_BYTES, fetch, http_url, redact
+from connectors._ics_scan import Block, Errors, Layout, scan
 from connectors._zones import to_zoneinfo
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
 
-#: a published calendar larger than this is refused rather than read into memory
-MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
-_MAX_DEPTH = 10
-_CONTENT_LINE = re.compile(r"[A-Za-z0-9-]+[;:]")
+__all__ = ["MAX_DOWNLOAD_BYTES", "IcsConnector", "ParsedCalendar", "parse_calendar"]
 
 _PARTSTAT = {
     "ACCEPTED": Response.ACCEPTED,
@@ -79,163 +72,7 @@ _ZONED = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 _SINGLE = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
 
 
-# -- where things are in the file --------------------------------------------------------
-@dataclass(slots=True)
-class _Block:
-    """One component as it appears in the text: the parser does not keep line numbers."""
-
-    name: str
-    line: int
-    first: int  # index of its BEGIN in _Layout.lines
-    last: int = -1  # index of its END
-    uid: str | None = None
-    tzid: str | None = None
-    props: dict[str, int] = field(default_factory=dict)  # first line of each property
-
-
-@dataclass(slots=True)
-class _Layout:
-    lines: list[tuple[int, str]]  # unfolded content lines and the physical line each starts on
-    vevents: list[_Block]
-    vtimezones: dict[str, _Block]
-    calendar_props: dict[str, int]
-
-
-def _value(line: str) -> str:
-    """The value of a content line: everything after the first colon outside quotes."""
-    head, sep, tail = line.partition(":")
-    if '"' not in head:
-        return tail.strip() if sep else ""
-    index = Contentline(line).value_separator_index()
-    return line[index + 1:].strip() if index >= 0 else ""
-
-
-def _unfold(text: str) -> list[tuple[int, str]]:
-    lines: list[tuple[int, str]] = []
-    parts: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.split("\n"), 1):
-        if raw.endswith("\r"):
-            raw = raw[:-1]
-        if raw[:1] in (" ", "\t") and parts:
-            parts.append(raw[1:])
-        elif raw:
-            if parts:
-                lines.append((start, "".join(parts)))
-            parts, start = [raw], number
-    if parts:
-        lines.append((start, "".join(parts)))
-    return lines
-
-
-def _not_a_calendar(source: str, first: str | None) -> InputError:
-    hint = "export the calendar as iCalendar (.ics) or use its published (secret) .ics address"
-    if first is not None and first.lstrip().startswith("<"):
-        hint = "this looks like a web page (HTML); " + hint
-    return InputError(f"{source}: not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
-                      hint=hint)
-
-
-def _scan(text: str, source: str) -> _Layout:
-    """Check BEGIN/END balance and content-line shape; record where each VEVENT lives.
-
-    Raises :class:`InputError` with the line number for an unbalanced or garbled file.
-    """
-    lines = _unfold(text)
-    layout = _Layout(lines, [], {}, {})
-    stack: list[_Block] = []
-    seen_calendar = False
-    for index, (number, line) in enumerate(lines):
-        match = _CONTENT_LINE.match(line)
-        if match is None or ":" not in line:
-            if not seen_calendar:
-                raise _not_a_calendar(source, line)
-            raise InputError(
-                f"{source}: line {number}: not an iCalendar content line (expected NAME:VALUE)",
-                hint="a long line may have been wrapped without the leading space folding needs",
-            )
-        name = match.group()[:-1].upper()
-        if name == "BEGIN":
-            component = _value(line).upper()
-            if not stack and component != "VCALENDAR":
-                if not seen_calendar:
-                    raise _not_a_calendar(source, line)
-                raise InputError(f"{source}: line {number}: BEGIN:{component} outside VCALENDAR")
-            for open_block in stack:
-                if open_block.name == component:
-                    raise InputError(
-                        f"{source}: line {open_block.line}: BEGIN:{component} is never closed "
-                        f"(line {number} begins another {component})")
-            if len(stack) >= _MAX_DEPTH:
-                raise InputError(f"{source}: line {number}: components nested too deeply")
-            block = _Block(component, number, index)
-            stack.append(block)
-            seen_calendar = True
-            if component == "VEVENT":
-                layout.vevents.append(block)
-        elif name == "END":
-            component = _value(line).upper()
-            if all(block.name != component for block in stack):
-                raise InputError(f"{source}: line {number}: END:{component} without a "
-                                 f"matching BEGIN:{component}")
-            block = stack.pop()
-            if block.name != component:
-                raise InputError(
-                    f"{source}: line {block.line}: BEGIN:{block.name} is never closed "
-                    f"(line {number} has END:{component})")
-            block.last = index
-            if component == "VTIMEZONE" and block.tzid is not None:
-                layout.vtimezones.setdefault(block.tzid, block)
-        elif not stack:
-            if not seen_calendar:
-                raise _not_a_calendar(source, line)
-            if name != "X-COMMENT":
-                raise InputError(f"{source}: line {number}: {name} after END:VCALENDAR")
-        else:
-            top = stack[-1]
-            top.props.setdefault(name, number)
-            if name == "UID" and top.uid is None:
-                top.uid = _value(line)
-            elif name == "TZID" and top.name == "VTIMEZONE":
-                top.tzid = _value(line).strip('"')
-            elif len(stack) == 1:
-                layout.calendar_props.setdefault(name, number)
-    if stack:
-        block = stack[-1]
-        raise InputError(f"{source}: line {block.line}: BEGIN:{block.name} is never closed")
-    if not seen_calendar:
-        raise _not_a_calendar(source, None)
-    return layout
-
-
 # -- parsing and checking ----------------------------------------------------------------
-class _Errors:
-    """Builds messages that name the file, the line and the VEVENT (never its title)."""
-
-    def __init__(self, source: str, layout: _Layout) -> None:
-        self.source = source
-        self.layout = layout
-
-    def event(self, block: _Block | None, problem: str, prop: str | None = None,
-              line: int | None = None) -> InputError:
-        """``source: line N: VEVENT (UID x) problem``; N is ``prop``'s line if given."""
-        if block is None:
-            return InputError(f"{self.source}: VEVENT {problem}")
-        if line is None:
-            line = block.props.get(prop, block.line) if prop else block.line
-        who = f"VEVENT (UID {block.uid})" if block.uid else "VEVENT (no UID)"
-        return InputError(f"{self.source}: line {line}: {who} {problem}")
-
-    def bad_line(self, first: int = 0, last: int | None = None) -> int | None:
-        """The first content line in ``lines[first:last]`` that icalendar cannot split."""
-        for number, line in self.layout.lines[first:last]:
-            try:
-                Contentline(line).parts()
-            except ValueError:
-                return number
-        return None
-
-
 class _Zones:
     """Resolves TZIDs for one file: IANA, Windows and vendor names first, then its VTIMEZONEs.
 
@@ -243,8 +80,8 @@ class _Zones:
     rule); custom VTIMEZONEs are built per file, never shared between files.
     """
 
-    def __init__(self, calendars: list[icalendar.Component], layout: _Layout,
-                 errors: _Errors) -> None:
+    def __init__(self, calendars: list[icalendar.Component], layout: Layout,
+                 errors: Errors) -> None:
         self._definitions = {
             str(vtimezone["TZID"]).strip('"'): vtimezone
             for calendar in calendars for vtimezone in calendar.walk("VTIMEZONE")
@@ -316,8 +153,8 @@ def _comparable(value: dt.date) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _check(component: icalendar.Component, block: _Block | None, errors: _Errors,
-           zones: _Zones, calendar_zone: dt.tzinfo | None, layout: _Layout) -> None:
+def _check(component: icalendar.Component, block: Block | None, errors: Errors,
+           zones: _Zones, calendar_zone: dt.tzinfo | None, layout: Layout) -> None:
     """Fail on anything this VEVENT needs but cannot give; normalise zones and lengths.
 
     Mutates ``component``: gives it a stable UID when it has none, attaches IANA/VTIMEZONE
@@ -341,8 +178,8 @@ def _check(component: icalendar.Component, block: _Block | None, errors: _Errors
     _fix_length(component)
 
 
-def _check_parse_errors(component: icalendar.Component, block: _Block | None,
-                        errors: _Errors) -> None:
+def _check_parse_errors(component: icalendar.Component, block: Block | None,
+                        errors: Errors) -> None:
     """Raise for garbled lines and for unreadable values of the properties we use."""
     for prop, message in component.errors:
         if prop is None:
@@ -359,8 +196,8 @@ def _check_parse_errors(component: icalendar.Component, block: _Block | None,
                   block.props.get(prop) if block else "?")
 
 
-def _uid_or_stand_in(component: icalendar.Component, block: _Block | None,
-                     layout: _Layout) -> str:
+def _uid_or_stand_in(component: icalendar.Component, block: Block | None,
+                     layout: Layout) -> str:
     """The UID, or one derived from the event's text: stable while the text is unchanged."""
     uid = str(_first(component.get("UID", ""))).strip()
     if uid:
@@ -370,7 +207,7 @@ def _uid_or_stand_in(component: icalendar.Component, block: _Block | None,
     return "nouid-" + hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _check_times(component: icalendar.Component, block: _Block | None, errors: _Errors) -> None:
+def _check_times(component: icalendar.Component, block: Block | None, errors: Errors) -> None:
     if "DTSTART" not in component:
         raise errors.event(block, "has no DTSTART")
     for name in _SINGLE:
@@ -409,7 +246,7 @@ def _fix_length(component: icalendar.Component) -> None:
 @dataclass(frozen=True, slots=True)
 class _Series:
     series: Series
-    block: _Block | None
+    block: Block | None
     recurring: bool
 
 
@@ -419,7 +256,7 @@ class ParsedCalendar:
     Build it with :meth:`parse`; :meth:`events` may then be called any number of times.
     """
 
-    def __init__(self, source: str, series: list[_Series], errors: _Errors) -> None:
+    def __init__(self, source: str, series: list[_Series], errors: Errors) -> None:
         self.source = source
         self._series = series
         self._errors = errors
@@ -434,8 +271,8 @@ class ParsedCalendar:
         with an unreadable date, duration or rule, or uses a zone it cannot resolve.
         """
         text = _decode(data, encoding).lstrip("\ufeff")
-        layout = _scan(text, source)
-        errors = _Errors(source, layout)
+        layout = scan(text, source)
+        errors = Errors(source, layout)
         try:
             calendars = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
@@ -447,11 +284,11 @@ class ParsedCalendar:
         for calendar in calendars:
             calendar_zone = _calendar_zone(calendar, layout, source)
             pairs += [(event, calendar_zone) for event in calendar.walk("VEVENT")]
-        blocks: list[_Block | None] = list(layout.vevents)
+        blocks: list[Block | None] = list(layout.vevents)
         if len(blocks) != len(pairs):  # cannot happen for balanced input; stay safe
             blocks = [None] * len(pairs)
         groups: dict[str, list[icalendar.Component]] = {}
-        first_block: dict[str, _Block | None] = {}
+        first_block: dict[str, Block | None] = {}
         for (component, calendar_zone), block in zip(pairs, blocks):
             _check(component, block, errors, zones, calendar_zone, layout)
             uid = str(component["UID"])
@@ -510,7 +347,7 @@ def _decode(data: str | bytes, encoding: str | None) -> str:
         return data.decode("utf-8-sig", errors="replace")
 
 
-def _calendar_zone(calendar: icalendar.Component, layout: _Layout,
+def _calendar_zone(calendar: icalendar.Component, layout: Layout,
                    source: str) -> dt.tzinfo | None:
     name = calendar.get("X-WR-TIMEZONE")
     if name is None or not str(name).strip():
@@ -650,71 +487,9 @@ def _to_event(component: icalendar.Component, recurring: bool, tz: dt.tzinfo,
     )
 
 
-# -- fetching ----------------------------------------------------------------------------
-def _http_url(source: str) -> str | None:
-    """The URL to fetch for an http(s)/webcal ``source``; ``None`` for a local path."""
-    scheme, sep, rest = source.strip().partition("://")
-    scheme = scheme.lower()
-    if not sep:
-        return None
-    if scheme in ("webcal", "webcals"):
-        return "https://" + rest
-    if scheme in ("http", "https"):
-        return source.strip()
-    return None
-
-
-def _redact(url: str) -> str:
-    """A URL fit for messages and logs: published calendar addresses embed secrets."""
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}/…/{name}" if name else f"{parts.scheme}://{host}/"
-
-
-_HTTP_HINTS = {
-    401: "the calendar is private; use its secret address (\"Secret address in iCal format\")",
-    403: "the calendar is private or its secret address was reset; copy the address again",
-    404: "check the address; resetting a secret address makes the old one stop working",
-    410: "the calendar is no longer published at this address",
-}
-
-
-def _fetch(url: str, timeout: float,
-           opener: urllib.request.OpenerDirector | None) -> tuple[bytes, str | None]:
-    """GET ``url``; returns (body, charset). Raises :class:`ProviderError` on any failure."""
-    label = _redact(url)
-    request = urllib.request.Request(url, headers={
-        "User-Agent": "balanced-calendar (ics connector)",
-        "Accept": "text/calendar, text/plain;q=0.5, */*;q=0.1",
-    })
-    open_url = opener.open if opener is not None else urllib.request.urlopen
-    try:
-        with open_url(request, timeout=timeout) as response:
-            body = response.read(MAX_DOWNLOAD_BYTES + 1)
-            charset = response.headers.get_content_charset()
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        hint = _HTTP_HINTS.get(exc.code, "try again later" if exc.code >= 500 else None)
-        raise ProviderError("ics", f"{label}: the server answered HTTP {exc.code} {exc.reason}",
-                            hint=hint) from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise ProviderError("ics", f"{label}: no answer within {timeout:g} s") from None
-        raise ProviderError("ics", f"{label}: cannot reach the server ({exc.reason})") from None
-    except TimeoutError:
-        raise ProviderError("ics", f"{label}: no answer within {timeout:g} s") from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise ProviderError("ics", f"{label}: download failed ({exc.__class__.__name__})") from None
-    if len(body) > MAX_DOWNLOAD_BYTES:
-        raise ProviderError("ics", f"{label}: larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB")
-    log.debug("fetched %d bytes from %s", len(body), label)
-    return body, charset
-
-
+# -- reading -----------------------------------------------------------------------------
 def _read_file(path: str) -> bytes:
+    """The bytes of a local ICS file; :class:`InputError` when it cannot be read."""
     try:
         return Path(path).expanduser().read_bytes()
     except FileNotFoundError:
@@ -758,10 +533,10 @@ class IcsConnector(Connector):
 
     def _load(self) -> ParsedCalendar:
         if self._parsed is None:
-            url = _http_url(self.source)
+            url = http_url(self.source)
             if url is not None:
-                body, charset = _fetch(url, self.timeout, self._opener)
-                self._parsed = ParsedCalendar.parse(body, source=_redact(url), encoding=charset)
+                body, charset = fetch(url, self.timeout, self._opener)
+                self._parsed = ParsedCalendar.parse(body, source=redact(url), encoding=charset)
             else:
                 self._parsed = ParsedCalendar.parse(_read_file(self.source), source=self.source)
         return self._parsed
