@@ -60,9 +60,15 @@ def cli(verbose: int) -> None:
     _setup_logging(verbose)
 
 
-def _previous_week(today: dt.date) -> tuple[dt.date, dt.date]:
+def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates to audit: as given, each missing bound from the previous ISO week."""
     monday = today - dt.timedelta(days=today.weekday() + 7)
-    return monday, monday + dt.timedelta(days=6)
+    start, end = start or monday, end or monday + dt.timedelta(days=6)
+    if end < start:
+        raise UserError(f"--end {end} is before --start {start}")
+    if (end - start).days > 3660:
+        raise UserError("the range is longer than 10 years", hint="audit a shorter range")
+    return start, end
 
 
 @cli.command()
@@ -83,7 +89,6 @@ def _previous_week(today: dt.date) -> tuple[dt.date, dt.date]:
 def audit(source: str | None, person: str | None, config_path: Path, me: str | None, policy_spec: str,
           zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None) -> None:
     """Audit one calendar (--ics) or an enrolled person (--person): per-day figures and findings."""
-    from balanced_calendar import formats
     from balanced_calendar.engine import audit_events, read_window
     from balanced_calendar.policyfile import load_policy
     from balanced_calendar.timezones import load_zone
@@ -98,13 +103,7 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
     zone = zone or policy.timezone
     tz = load_zone(zone)
     zone = str(tz.key)
-    if start is None or end is None:
-        default_start, default_end = _previous_week(dt.datetime.now(tz).date())
-        start, end = start or default_start, end or default_end
-    if end < start:
-        raise UserError(f"--end {end} is before --start {start}")
-    if (end - start).days > 3660:
-        raise UserError("the range is longer than 10 years", hint="audit a shorter range")
+    start, end = _audit_range(start, end, dt.datetime.now(tz).date())
     with connector_class("ics")(source, owner=me) as connector:
         events = connector.read(read_window(start, end, zone), tz)
     result = audit_events(events, policy, zone=zone, start=start, end=end, person=me or "")
@@ -118,13 +117,9 @@ def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.dat
 
     with _runtime(config_path) as rt:
         person = rt.store.get_person(email)
-        zone = str(load_zone(zone or person.timezone).key)
-        if start is None or end is None:
-            default_start, default_end = _previous_week(rt.clock().astimezone(load_zone(zone)).date())
-            start, end = start or default_start, end or default_end
-        if end < start:
-            raise UserError(f"--end {end} is before --start {start}")
-        tz = load_zone(zone)
+        tz = load_zone(zone or person.timezone)
+        zone = str(tz.key)
+        start, end = _audit_range(start, end, rt.clock().astimezone(tz).date())
         events = rt.store.load_events(person.email, dt.datetime.combine(start, dt.time(), tzinfo=tz),
                                       dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
         result = audit_events(events, rt.policy, zone=zone, start=start, end=end, person=person.email)

@@ -183,6 +183,13 @@ class PersonConfig:
     digest: bool = True
     leader: bool = False
 
+    @property
+    def ics_source(self) -> str | None:
+        """For an ``ics`` person, the configured file or URL; ``None`` when not configured."""
+        if self.connector == "ics" and self.calendar not in ("", "primary"):
+            return self.calendar
+        return None
+
 
 @dataclass(frozen=True)
 class TeamConfig:

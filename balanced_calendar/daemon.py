@@ -21,7 +21,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -47,22 +46,6 @@ class JobSpec:
     weekly_at: tuple[str, str, str] | None = None  # (weekday, "HH:MM", zone)
     daily_at: tuple[str, str] | None = None         # ("HH:MM", zone)
     run_at_start: bool = False
-
-
-class ProviderLimiter:
-    """Caps concurrent work per provider (e.g. Google 4, CalDAV 2)."""
-
-    def __init__(self, limits: dict[str, int], default: int = 4) -> None:
-        self._default = default
-        self._sems: dict[str, threading.BoundedSemaphore] = {
-            name: threading.BoundedSemaphore(max(1, n)) for name, n in limits.items()}
-        self._lock = threading.Lock()
-
-    def slot(self, provider: str) -> threading.BoundedSemaphore:
-        with self._lock:
-            if provider not in self._sems:
-                self._sems[provider] = threading.BoundedSemaphore(self._default)
-            return self._sems[provider]
 
 
 @dataclass
@@ -196,6 +179,3 @@ class Daemon(Generic[C]):
         log.info("stopped")
         return 0
 
-
-def make_pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="worker")

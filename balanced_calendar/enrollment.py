@@ -83,7 +83,7 @@ def enroll(rt: Runtime, req: EnrollRequest) -> PersonRecord:
     if team is not None and rt.config.team(team) is None:
         raise UserError(f"unknown team {team!r}", hint="declare it in [[teams]] of the config")
     if provider == "ics":
-        source = req.calendar or (cfg.calendar if cfg and cfg.calendar not in ("", "primary") else None)
+        source = req.calendar or (cfg.ics_source if cfg else None)
         if not source:
             raise UserError("an ICS person needs --calendar PATH|URL (or calendar = … in their [[people]] entry)")
         secret = {"source": source}

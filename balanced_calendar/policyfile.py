@@ -55,7 +55,6 @@ def load_policy(spec: str) -> Policy:
     if not isinstance(base_name, str) or base_name not in preset_names():
         raise ConfigError(str(path), [("extends", f"must name a preset: {', '.join(preset_names())}")])
     merged = deep_merge(_preset_data(base_name), data)
-    merged.setdefault("name", path.stem)
     if "name" not in data:
         merged["name"] = path.stem
     return build_policy(merged, source=str(path))

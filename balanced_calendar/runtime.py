@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from balanced_calendar.config import Config
@@ -35,8 +35,6 @@ class Runtime:
     vault: Vault
     policy: Policy
     clock: Clock = utc_now
-    #: connector factories by provider name; tests may inject their own (a seam, STYLE.md §9)
-    factories: dict[str, Callable[[PersonRecord, Runtime], Connector]] = field(default_factory=dict)
 
     def close(self) -> None:
         self.store.close()
@@ -59,7 +57,7 @@ class Runtime:
     # -- connectors -------------------------------------------------------------------
     def connector_for(self, person: PersonRecord) -> Connector:
         """A connector reading ``person``'s calendar with their stored credentials."""
-        factory = self.factories.get(person.connector) or _FACTORIES.get(person.connector)
+        factory = _FACTORIES.get(person.connector)
         if factory is None:
             raise UserError(f"connector {person.connector!r} is not available in this version",
                             hint="enroll the person with a supported connector: " + ", ".join(sorted(_FACTORIES)))
@@ -68,9 +66,7 @@ class Runtime:
 
 def _ics(person: PersonRecord, rt: Runtime) -> Connector:
     configured = rt.config.person(person.email)
-    source = rt.credentials(person.email, "ics").get("source")
-    if configured is not None and configured.connector == "ics" and configured.calendar not in ("", "primary"):
-        source = configured.calendar
+    source = (configured.ics_source if configured else None) or rt.credentials(person.email, "ics").get("source")
     if not source:
         raise UserError("no ICS file or URL is known for this person",
                         hint="set calendar = \"PATH or URL\" in their [[people]] entry or re-enroll with --calendar")

@@ -25,7 +25,6 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from balanced_calendar.daemon import ProviderLimiter
 from balanced_calendar.engine import audit_events
 from balanced_calendar.logsetup import code_trace, mask_addresses
 from balanced_calendar.model import Event, UserError, Window
@@ -35,6 +34,22 @@ from balanced_calendar.timezones import load_zone
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
+
+
+class ProviderLimiter:
+    """Caps concurrent work per provider (e.g. Google 4, CalDAV 2)."""
+
+    def __init__(self, limits: dict[str, int], default: int = 4) -> None:
+        self._default = default
+        self._sems: dict[str, threading.BoundedSemaphore] = {
+            name: threading.BoundedSemaphore(max(1, n)) for name, n in limits.items()}
+        self._lock = threading.Lock()
+
+    def slot(self, provider: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if provider not in self._sems:
+                self._sems[provider] = threading.BoundedSemaphore(self._default)
+            return self._sems[provider]
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,8 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
         state = SyncState(email=person.email, calendar=person.calendar, token=None,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
         count = rt.store.replace_events(person.email, person.calendar, w_start, w_end, events, state)
+        # Audit what the store holds (all of the person's calendars, minimised), so the
+        # figures saved here are the ones `audit --person` and later reports recompute.
         stored = rt.store.load_events(person.email, w_start, w_end)
         result = audit_events(stored, rt.policy, zone=person.timezone, start=start, end=end,
                               person=person.pseudonym)

@@ -73,14 +73,19 @@ class Connector(ABC):
         if block.kind is not Kind.OWN_BLOCK:
             raise ReadOnlyConnector("balanced-calendar only writes its own blocks")
 
-    def _create(self, block: Event) -> Event:  # pragma: no cover - guarded above
-        raise NotImplementedError
+    # Write hooks: a connector with ``supports_write = True`` overrides all three. The guard
+    # above keeps read-only connectors from ever reaching these defaults.
+    def _create(self, block: Event) -> Event:
+        raise self._missing_hook("_create")
 
-    def _update(self, block: Event) -> Event:  # pragma: no cover - guarded above
-        raise NotImplementedError
+    def _update(self, block: Event) -> Event:
+        raise self._missing_hook("_update")
 
-    def _delete(self, block: Event) -> None:  # pragma: no cover - guarded above
-        raise NotImplementedError
+    def _delete(self, block: Event) -> None:
+        raise self._missing_hook("_delete")
+
+    def _missing_hook(self, hook: str) -> TypeError:
+        return TypeError(f"{type(self).__name__} declares supports_write but does not define {hook}()")
 
     def close(self) -> None:
         """Release sessions and files. Safe to call twice."""

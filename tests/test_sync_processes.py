@@ -5,7 +5,6 @@ when the sync is killed."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys

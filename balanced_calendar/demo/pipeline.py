@@ -124,8 +124,8 @@ def person_weeks(run: DemoRun) -> pd.DataFrame:
     team_of = {p.email: p.team for p in run.agency.people}
     for email, result in run.results.items():
         days = pd.DataFrame(result.days)
-        days["week"] = [f"{dt.date.fromisoformat(d).isocalendar().year}-W{dt.date.fromisoformat(d).isocalendar().week:02d}"
-                        for d in days["date"]]
+        iso = [dt.date.fromisoformat(d).isocalendar() for d in days["date"]]
+        days["week"] = [f"{i.year}-W{i.week:02d}" for i in iso]
         weekly = days.groupby("week")[["work_minutes", "meeting_minutes", "after_hours_minutes"]].sum()
         for week, row in weekly.iterrows():
             rows.append({"person": email, "team": team_of[email], "week": week, **row.to_dict()})

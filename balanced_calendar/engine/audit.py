@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from balanced_calendar.engine.timeline import build_timeline
-from balanced_calendar.model import AuditResult, Event, Finding, Policy, Timeline, Window
+from balanced_calendar.model import AuditResult, Event, Finding, InputError, Policy, Timeline, Window
 from balanced_calendar.timezones import load_zone
 from policies import RULES
 
@@ -79,8 +79,6 @@ def audit_events(events: Sequence[Event], policy: Policy, *, zone: str, start: d
     Raises :class:`~balanced_calendar.model.InputError` for an unknown zone or a range that
     ends before it starts.
     """
-    from balanced_calendar.model import InputError
-
     zone = str(load_zone(zone).key)  # "WIB" -> "Asia/Jakarta": pandas and zoneinfo need the IANA name
     if end < start:
         raise InputError(f"the range ends ({end}) before it starts ({start})")

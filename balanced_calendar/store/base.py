@@ -420,6 +420,18 @@ class Store(ABC):
 _LOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 
+def open_private(path: Path, what: str = "") -> int:
+    """Open (creating with mode 0600) a file of the state directory; returns the descriptor.
+
+    Raises :class:`StoreError` with the usual ownership hint when it cannot be opened.
+    """
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open {what}{path}: {exc.strerror}",
+                         hint="check that the service user owns the state directory") from None
+
+
 @contextlib.contextmanager
 def file_lock(directory: Path, name: str, wait: float | None = 0, *, poll: float = 0.05) -> Iterator[None]:
     """``fcntl.flock`` on ``directory/<name>.lock``, with our pid written into the file.
@@ -432,11 +444,7 @@ def file_lock(directory: Path, name: str, wait: float | None = 0, *, poll: float
     if not _LOCK_NAME.match(name):
         raise ValueError(f"invalid lock name {name!r}")
     path = directory / f"{name}.lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}",
-                         hint="check that the service user owns the state directory") from None
+    fd = open_private(path, "the lock file ")
     try:
         deadline = None if wait is None else time.monotonic() + max(wait, 0)
         while True:

@@ -55,6 +55,7 @@ from balanced_calendar.store.base import (
     StoreError,
     SyncState,
     file_lock,
+    open_private,
 )
 
 log = logging.getLogger(__name__)
@@ -871,11 +872,7 @@ def _prepare_dir(state_dir: Path) -> None:
 
 def _prepare_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (its -wal/-shm then inherit the mode)."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise StoreError(f"cannot open {path}: {exc.strerror}",
-                         hint="check that the service user owns the state directory") from None
+    fd = open_private(path)
     try:
         if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
             os.fchmod(fd, 0o600)

@@ -25,11 +25,10 @@ def _by_uid(events: list[Event]) -> dict[str, Event]:
 
 
 class ConnectorContract:
-    """What every connector promises about reading (and, when it can, writing own blocks)."""
+    """What every connector promises about reading (and, when it can, writing own blocks).
 
-    @pytest.fixture()
-    def connector(self) -> Connector:  # pragma: no cover - supplied by subclasses
-        raise NotImplementedError
+    Not collected itself (no ``Test`` prefix); each subclass defines the ``connector`` fixture.
+    """
 
     def read(self, connector: Connector) -> dict[str, Event]:
         return _by_uid(connector.read(Window(WINDOW_START, WINDOW_END), JAKARTA))
