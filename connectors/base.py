@@ -7,17 +7,19 @@ connector refuses writes, a connector only touches its own blocks) live here onc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from balanced_calendar.model import Event, Kind, ReadOnlyConnector, Window
+from balanced_calendar.model import (BlockRef, ChangeSet, Conflict, Event, Kind, NotOurs,
+                                     ReadOnlyConnector, Window)
 
 
 class Connector(ABC):
     """Reads one person's calendar; writes that person's own blocks where allowed.
 
-    Subclasses implement :meth:`read` and, when ``supports_write``, the ``_create``,
-    ``_update`` and ``_delete`` hooks. Errors are raised as the typed errors of
+    Subclasses implement :meth:`read`, optionally :meth:`read_changes` (a change feed), and,
+    when ``supports_write``, the ``_lookup``, ``_create``, ``_update`` and ``_delete`` hooks. Errors are raised as the typed errors of
     :mod:`balanced_calendar.model.errors` (``AuthExpired``, ``RateLimited``,
     ``ProviderError``, ``InputError``), never returned as ``None``.
     """
@@ -50,38 +52,90 @@ class Connector(ABC):
         ``tz`` is the person's zone, used for floating times and all-day dates.
         """
 
+    def read_changes(self, window: Window, tz: dt.tzinfo, state: str | None) -> ChangeSet:
+        """What changed in ``window`` since the read that returned ``state``.
+
+        ``state`` is the opaque token of the previous :class:`ChangeSet` (``None``: first
+        read). A provider with a change feed (sync tokens, ``sync-collection``, delta links)
+        answers with just the changes; when it refuses or has expired the token, the answer
+        is a full read (``full=True``), never an error. This default, for providers without
+        a change feed, reads everything and compares a fingerprint of the window and its
+        events with ``state``: an unchanged calendar answers "no changes" (and the caller
+        writes nothing).
+        """
+        events = self.read(window, tz)
+        fingerprint = _fingerprint(window, events)
+        if state == fingerprint:
+            return ChangeSet(state=fingerprint, full=False)
+        return ChangeSet(upserts=tuple(events), state=fingerprint, full=True)
+
     # -- own blocks ------------------------------------------------------------------
-    def create_block(self, block: Event) -> Event:
-        """Write a new own block; returns it as stored (provider id filled in)."""
+    def create_block(self, block: Event) -> BlockRef:
+        """Write a new own block (no invitation, no notification); returns where it lives.
+
+        Raises :class:`ReadOnlyConnector` when this instance may not write and
+        :class:`NotOurs` for an event that is not an own block.
+        """
         self._check_writable(block)
         return self._create(block)
 
-    def update_block(self, block: Event) -> Event:
-        self._check_writable(block)
-        return self._update(block)
+    def update_block(self, block: Event, ref: BlockRef) -> BlockRef:
+        """Move or retitle the own block at ``ref``; returns its new reference.
 
-    def delete_block(self, block: Event) -> None:
+        Raises :class:`Conflict` when the block changed in the calendar since ``ref`` was
+        taken (its etag differs) or is gone, and :class:`NotOurs` when ``ref`` points at an
+        event balanced-calendar did not write, whatever its id.
+        """
         self._check_writable(block)
-        self._delete(block)
+        self._check_ours(ref, missing_ok=False)
+        return self._update(block, ref)
 
-    def _check_writable(self, block: Event) -> None:
+    def delete_block(self, ref: BlockRef) -> None:
+        """Delete the own block at ``ref``. A block already gone is not an error.
+
+        Raises :class:`Conflict` when it changed since ``ref`` was taken and
+        :class:`NotOurs` for an event balanced-calendar did not write.
+        """
+        self._check_writable(None)
+        if self._check_ours(ref, missing_ok=True):
+            self._delete(ref)
+
+    def _check_writable(self, block: Event | None) -> None:
         if self.read_only:
             raise ReadOnlyConnector(
                 f"the {self.name} connector for this person is read-only",
                 hint="enroll with --protect on a provider that supports writing",
             )
-        if block.kind is not Kind.OWN_BLOCK:
-            raise ReadOnlyConnector("balanced-calendar only writes its own blocks")
+        if block is not None and block.kind is not Kind.OWN_BLOCK:
+            raise NotOurs("balanced-calendar only writes its own blocks")
 
-    # Write hooks: a connector with ``supports_write = True`` overrides all three. The guard
-    # above keeps read-only connectors from ever reaching these defaults.
-    def _create(self, block: Event) -> Event:
+    def _check_ours(self, ref: BlockRef, *, missing_ok: bool) -> bool:
+        """True when ``ref`` names one of our blocks; False when it is gone and that is fine."""
+        found = self._lookup(ref.provider_id)
+        if found is None:
+            if missing_ok:
+                return False
+            raise Conflict(self.name, "the block is no longer in the calendar (deleted by its owner?)")
+        if found != ref.block_id:
+            raise NotOurs(f"the {self.name} event at that id is not a balanced-calendar block; "
+                          "it is left untouched")
+        return True
+
+    # Write hooks: a connector with ``supports_write = True`` overrides all four. The guards
+    # above keep read-only connectors and foreign events from ever reaching them.
+    def _lookup(self, provider_id: str) -> str | None:
+        """The block id tag (``X-BALANCED-CALENDAR-ID`` or the provider's extended property)
+        of the event at ``provider_id``: ``""`` for an event without our tag, ``None`` when
+        there is no such event."""
+        raise self._missing_hook("_lookup")
+
+    def _create(self, block: Event) -> BlockRef:
         raise self._missing_hook("_create")
 
-    def _update(self, block: Event) -> Event:
+    def _update(self, block: Event, ref: BlockRef) -> BlockRef:
         raise self._missing_hook("_update")
 
-    def _delete(self, block: Event) -> None:
+    def _delete(self, ref: BlockRef) -> None:
         raise self._missing_hook("_delete")
 
     def _missing_hook(self, hook: str) -> TypeError:
@@ -95,3 +149,12 @@ class Connector(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _fingerprint(window: Window, events: list[Event]) -> str:
+    """A digest of everything a read returned, for connectors without a change feed."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{window.start.isoformat()}|{window.end.isoformat()}".encode())
+    for text in sorted(repr(event) for event in events):
+        digest.update(text.encode())
+    return "fp:" + digest.hexdigest()

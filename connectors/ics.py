@@ -544,3 +544,20 @@ class IcsConnector(Connector):
     def close(self) -> None:
         """Drop the cached calendar. Safe to call twice."""
         self._parsed = None
+
+
+# -- the plug-in (TEMPORARY: replaced by the config branch) ------------------------------
+def _factory(ctx):  # type: ignore[no-untyped-def]
+    from balanced_calendar.model import UserError
+
+    source = ctx.person.calendar if ctx.person.calendar not in ("", "ics", "primary") else None
+    source = source or ctx.credentials.get().get("source")
+    if not source:
+        raise UserError("no ICS file or URL is known for this person",
+                        hint="set calendar = \"PATH or URL\" in their [[people]] entry or re-enroll with --calendar")
+    return IcsConnector(source, owner=ctx.person.email, calendar="ics", timeout=ctx.settings.timeout)
+
+
+from connectors.plugin import Provider  # noqa: E402
+
+PROVIDER = Provider(name="ics", connector="connectors.ics:IcsConnector", factory=_factory, secret_calendar=True)

@@ -70,3 +70,12 @@ class RateLimited(ProviderError):
 
 class ReadOnlyConnector(UserError):
     """A write was attempted on a connector that cannot (or may not) write."""
+
+
+class Conflict(ProviderError):
+    """A write's precondition failed: the block changed in the calendar since we last saw it
+    (an etag/change-key mismatch, HTTP 412). Re-read, then decide again."""
+
+
+class NotOurs(ReadOnlyConnector):
+    """A write named an event that is not one of balanced-calendar's own blocks."""

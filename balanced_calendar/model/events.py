@@ -62,6 +62,8 @@ class Event:
     organizer_is_self: bool = True
     calendar: str = "primary"
     title: str | None = None  # own blocks only
+    #: own blocks only: where the block lives in the provider (id and etag), for updates
+    ref: BlockRef | None = None
 
     def __post_init__(self) -> None:
         if self.all_day:
@@ -74,8 +76,8 @@ class Event:
                     raise ValueError(f"timed event {self.uid!r}: {name} must be an aware datetime")
         if self.end < self.start:  # type: ignore[operator]
             raise ValueError(f"event {self.uid!r} ends before it starts")
-        if self.title is not None and self.kind is not Kind.OWN_BLOCK:
-            raise ValueError("only own blocks may carry a title")
+        if self.kind is not Kind.OWN_BLOCK and (self.title is not None or self.ref is not None):
+            raise ValueError("only own blocks may carry a title or a provider reference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +92,39 @@ class Window:
             raise ValueError("window bounds must be timezone-aware")
         if self.end <= self.start:
             raise ValueError("window must end after it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRef:
+    """Where one own block lives in the provider: its id there and its version.
+
+    ``etag`` is the provider's etag or change key at the time of our last write; a write
+    that names it fails with :class:`~balanced_calendar.model.errors.Conflict` when the
+    block was changed meanwhile.
+    """
+
+    block_id: str
+    provider_id: str
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """The answer of ``Connector.read_changes``.
+
+    ``full``: the read started from nothing (first read, or the state was refused or
+    expired) and ``upserts`` hold every instance in the window: the caller replaces what it
+    stored. Otherwise ``upserts`` are new or changed instances and ``removed`` the uids of
+    instances that are gone (a changed recurring series is sent whole: every uid of it is
+    replaced). ``state`` is the opaque token for the next read (``None``: none offered).
+    """
+
+    upserts: tuple[Event, ...] = ()
+    removed: tuple[str, ...] = ()
+    state: str | None = None
+    full: bool = True
+
+    @property
+    def empty(self) -> bool:
+        """Nothing changed since the state this read started from."""
+        return not self.full and not self.upserts and not self.removed

@@ -75,11 +75,11 @@ class ConnectorContract:
             with pytest.raises(ReadOnlyConnector):
                 connector.create_block(block)
             return
-        connector.create_block(block)
+        ref = connector.create_block(block)
         window = Window(dt.datetime(2026, 12, 21, tzinfo=JAKARTA), dt.datetime(2026, 12, 22, tzinfo=JAKARTA))
         stored = [e for e in connector.read(window, JAKARTA) if e.kind is Kind.OWN_BLOCK]
         assert [(e.uid, e.start, e.end, e.title) for e in stored] == [(block.uid, block.start, block.end, "Fokus")]
-        connector.delete_block(block)
+        connector.delete_block(ref)
         assert [e for e in connector.read(window, JAKARTA) if e.kind is Kind.OWN_BLOCK] == []
         not_ours = Event(uid="someone-elses", start=block.start, end=block.end)
         with pytest.raises(ReadOnlyConnector):
