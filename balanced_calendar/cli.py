@@ -220,7 +220,7 @@ def keygen(out_path: Path) -> None:
 
 @cli.command()
 @CONFIG_OPTION
-@click.option("--provider", required=True, help="Connector: ics (more as they land).")
+@click.option("--provider", required=True, help="The provider plug-in, e.g. ics.")
 @click.option("--email", required=True, help="The person's address.")
 @click.option("--calendar", help="ICS: the file path or published URL (stored encrypted).")
 @click.option("--timezone", "zone", help="IANA zone (default: their [[people]] entry, then [service]).")
@@ -232,20 +232,21 @@ def keygen(out_path: Path) -> None:
 def enroll(config_path: Path, provider: str, email: str, calendar: str | None, zone: str | None,
            language: str | None, team: str | None, protect: bool, no_digest: bool, yes: bool) -> None:
     """Enroll a person: show the consent text, record consent, store credentials."""
-    from balanced_calendar.enrollment import EnrollRequest, consent_text
+    from balanced_calendar.enrollment import EnrollRequest, consent_text, prepare
     from balanced_calendar.enrollment import enroll as do_enroll
     from balanced_calendar.timezones import load_zone
 
     if zone:
         zone = str(load_zone(zone).key)
     with _runtime(config_path) as rt:
-        lang = language or rt.config.service.language
-        click.echo(consent_text(lang, protect))
+        # Everything that can be refused is refused before the consent text is shown.
+        prepared = prepare(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,
+                                             language=language, team=team, protect=protect,
+                                             digest=not no_digest), echo=click.echo)
+        click.echo(consent_text(prepared.person.language, prepared.person.protect))
         if not yes and not click.confirm("\nHas the person read and agreed to this text?", default=False):
             raise UserError("not enrolled: consent was not given")
-        person = do_enroll(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,
-                                             language=language, team=team, protect=protect,
-                                             digest=not no_digest))
+        person = do_enroll(rt, prepared, interactive=not yes)
     click.echo(f"enrolled {person.email} as {person.pseudonym} ({person.connector}, "
                f"{'read and write own blocks' if person.protect else 'read-only'})")
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from balanced_calendar.model import UserError
 from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import ConsentRecord, PersonRecord
+from connectors import available, connector_class, provider
+from connectors.plugin import Enrolled, EnrollInput, Provider
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def consent_text(language: str, protect: bool) -> str:
 class EnrollRequest:
     email: str
     provider: str
-    calendar: str | None = None  # for ics: a path or URL (kept encrypted: URLs carry secrets)
+    calendar: str | None = None  # the provider's calendar id; ics: a path or URL (kept in the vault)
     timezone: str | None = None
     language: str | None = None
     team: str | None = None
@@ -65,46 +68,83 @@ class EnrollRequest:
     digest: bool = True
 
 
-def enroll(rt: Runtime, req: EnrollRequest) -> PersonRecord:
-    """Record consent and settings (one transaction) and store the credentials encrypted.
+@dataclass(frozen=True)
+class Prepared:
+    """An enrollment checked before the consent text is shown: nothing is stored yet."""
 
-    Settings come from the request, then the person's ``[[people]]`` entry, then ``[service]``.
-    Raises :class:`UserError` for an unknown team or connector, or missing calendar source.
+    request: EnrollRequest
+    email: str
+    plugin: Provider
+    person: PersonRecord
+    flow: EnrollInput
+
+
+def prepare(rt: Runtime, req: EnrollRequest, *, echo: Callable[[str], None] = print) -> Prepared:
+    """Check everything that can be checked before asking for consent.
+
+    Settings come from the request, then the person's ``[[people]]`` entry, then
+    ``[service]``. Raises :class:`UserError` for a bad address, an unknown team, an unknown
+    or unavailable provider, ``protect`` on a provider that cannot write, or a calendar
+    that the config contradicts.
     """
     email = req.email.strip().lower()
-    if "@" not in email:
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise UserError(f"{req.email!r} is not an email address")
     cfg = rt.config.person(email)
     service = rt.config.service
-    provider = req.provider or (cfg.connector if cfg else "")
-    if cfg is not None and cfg.connector != provider:
-        raise UserError(f"the config says this person uses the {cfg.connector!r} connector, not {provider!r}")
+    name = req.provider or (cfg.connector if cfg else "")
+    if cfg is not None and cfg.connector != name:
+        raise UserError(f"the config says this person uses the {cfg.connector!r} connector, not {name!r}")
+    plugin = provider(name)
+    if not plugin.available or plugin.enrollment is None:
+        raise UserError(f"connector {name!r} is not available in this version",
+                        hint="use --provider " + " or ".join(n for n in available() if provider(n).enrollment))
     team = req.team or (cfg.team if cfg else None)
     if team is not None and rt.config.team(team) is None:
         raise UserError(f"unknown team {team!r}", hint="declare it in [[teams]] of the config")
-    if provider == "ics":
-        source = req.calendar or (cfg.ics_source if cfg else None)
-        if not source:
-            raise UserError("an ICS person needs --calendar PATH|URL (or calendar = … in their [[people]] entry)")
-        secret = {"source": source}
-        calendar = "ics"
-    else:
-        raise UserError(f"connector {provider!r} is not available in this version", hint="use --provider ics")
     protect = req.protect or (cfg.protect if cfg else False)
+    if protect and not connector_class(name).supports_write:
+        raise UserError(f"the {name} connector is read-only: it cannot hold focus or recovery blocks",
+                        hint="enroll without --protect, or use a provider that supports writing")
     language = req.language or (cfg.language if cfg else service.language)
-    now = rt.clock()
+    calendar = req.calendar or (cfg.calendar if cfg else None)
     person = PersonRecord(
-        email=email, connector=provider, calendar=calendar,
+        email=email, connector=name, calendar=calendar or "primary",
         timezone=req.timezone or (cfg.timezone if cfg else service.timezone),
         language=language, team=team, protect=protect,
-        digest=req.digest and (cfg.digest if cfg else True), enrolled_at=now)
+        digest=req.digest and (cfg.digest if cfg else True), enrolled_at=rt.clock())
+    flow = EnrollInput(email=email, settings=rt.settings_for(name), calendar=calendar, protect=protect,
+                       echo=echo, clock=rt.clock)
+    return Prepared(req, email, plugin, person, flow)
+
+
+def enroll(rt: Runtime, req: EnrollRequest | Prepared, *, interactive: bool = False) -> PersonRecord:
+    """Run the provider's opt-in flow, then record consent, settings and credentials.
+
+    ``interactive`` runs the flow that may involve the person (a browser sign-in, a device
+    code); otherwise the unattended one (domain-wide or application modes, files).
+    Raises :class:`UserError` as :func:`prepare` does, or from the provider's flow.
+    """
+    prepared = req if isinstance(req, Prepared) else prepare(rt, req)
+    assert prepared.plugin.enrollment is not None
+    flow = prepared.plugin.enrollment
+    result = flow.interactive(prepared.flow) if interactive else flow.unattended(prepared.flow)
+    return record(rt, prepared, result)
+
+
+def record(rt: Runtime, prepared: Prepared, result: Enrolled) -> PersonRecord:
+    """Store the outcome of a provider flow with the person's consent (web opt-in uses this)."""
+    plugin, person = prepared.plugin, prepared.person
+    secret = dict(result.secret)
+    person = replace(person, calendar=plugin.calendar_key(result.calendar), enrolled_at=rt.clock())
+    scopes = result.scopes or (READ_SCOPES + (WRITE_SCOPES if person.protect else ()))
     consent = ConsentRecord(
-        email=email, at=now, scopes=READ_SCOPES + (WRITE_SCOPES if protect else ()),
-        purposes=PURPOSES + (PROTECT_PURPOSES if protect else ()),
-        text_version=CONSENT_VERSION, language=language)
+        email=person.email, at=person.enrolled_at or rt.clock(), scopes=tuple(scopes),
+        purposes=PURPOSES + (PROTECT_PURPOSES if person.protect else ()),
+        text_version=CONSENT_VERSION, language=person.language)
     stored = rt.store.enroll(person, consent)
-    rt.save_credentials(email, provider, secret)
-    log.info("enrolled %s (%s, protect=%s)", stored.pseudonym, provider, protect)
+    rt.save_credentials(person.email, plugin.name, secret)
+    log.info("enrolled %s (%s, protect=%s)", stored.pseudonym, plugin.name, person.protect)
     return stored
 
 
@@ -119,11 +159,12 @@ def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> s
     if future:
         connector = rt.connector_for(person)
         if not connector.read_only:
-            from balanced_calendar.model import Event, Kind
+            from balanced_calendar.model import BlockRef
 
             for block in future:
-                connector.delete_block(Event(uid=block.block_id, start=block.start, end=block.end,
-                                             kind=Kind.OWN_BLOCK, title=block.title))
+                if block.provider_id:
+                    connector.delete_block(BlockRef(block.block_id, block.provider_id,
+                                                    getattr(block, "etag", None)))
     pseudonym = rt.store.erase_person(person.email, reason)
     log.info("erased %s (%s)", pseudonym, reason)
     return pseudonym

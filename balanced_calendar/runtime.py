@@ -7,6 +7,7 @@ module builds connectors from config.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -18,8 +19,9 @@ from balanced_calendar.model import Policy, UserError
 from balanced_calendar.policyfile import load_policy
 from balanced_calendar.store import PersonRecord, Store, open_store
 from balanced_calendar.vault import Vault, check_store_key, load_key
-from connectors import connector_class
+from connectors import available, provider
 from connectors.base import Connector
+from connectors.plugin import Context, PersonRef
 
 Clock = Callable[[], dt.datetime]
 
@@ -55,27 +57,54 @@ class Runtime:
         return {} if blob is None else json.loads(self.vault.decrypt(blob))
 
     # -- connectors -------------------------------------------------------------------
+    def settings_for(self, name: str) -> Any:
+        """The validated ``[connectors.<name>]`` section, or the provider's defaults."""
+        configured = self.config.connectors.get(name)
+        if configured is not None:
+            return configured
+        return default_settings(name)
+
+    def person_ref(self, person: PersonRecord) -> PersonRef:
+        """What the connector may know of ``person``; the config is the truth for the calendar."""
+        configured = self.config.person(person.email)
+        calendar = configured.calendar if configured is not None else person.calendar
+        return PersonRef(email=person.email, calendar=calendar, timezone=person.timezone,
+                         protect=person.protect)
+
     def connector_for(self, person: PersonRecord) -> Connector:
-        """A connector reading ``person``'s calendar with their stored credentials."""
-        factory = _FACTORIES.get(person.connector)
-        if factory is None:
+        """A connector reading ``person``'s calendar with their stored credentials.
+
+        Raises :class:`UserError` when their provider has no connector in this version.
+        """
+        plugin = provider(person.connector)
+        if not plugin.available or plugin.factory is None:
             raise UserError(f"connector {person.connector!r} is not available in this version",
-                            hint="enroll the person with a supported connector: " + ", ".join(sorted(_FACTORIES)))
-        return factory(person, self)
+                            hint="enroll the person with one of: " + ", ".join(available()))
+        ctx = Context(settings=self.settings_for(person.connector), person=self.person_ref(person),
+                      credentials=VaultCredentials(self, person.email, person.connector), clock=self.clock)
+        return plugin.factory(ctx)
 
 
-def _ics(person: PersonRecord, rt: Runtime) -> Connector:
-    configured = rt.config.person(person.email)
-    source = (configured.ics_source if configured else None) or rt.credentials(person.email, "ics").get("source")
-    if not source:
-        raise UserError("no ICS file or URL is known for this person",
-                        hint="set calendar = \"PATH or URL\" in their [[people]] entry or re-enroll with --calendar")
-    settings = rt.config.connectors.get("ics")
-    timeout = settings.timeout if settings is not None else 30.0
-    return connector_class("ics")(source, owner=person.email, calendar=person.calendar, timeout=timeout)
+class VaultCredentials:
+    """One person's provider secrets, encrypted by the vault in the store (a plug-in seam)."""
+
+    def __init__(self, rt: Runtime, email: str, provider_name: str) -> None:
+        self._rt = rt
+        self._email = email
+        self._provider = provider_name
+
+    def get(self) -> dict[str, Any]:
+        return self._rt.credentials(self._email, self._provider)
+
+    def put(self, secret: Mapping[str, Any]) -> None:
+        self._rt.save_credentials(self._email, self._provider, secret)
 
 
-_FACTORIES: dict[str, Callable[[PersonRecord, Runtime], Connector]] = {"ics": _ics}
+def default_settings(name: str) -> Any:
+    """The settings of provider ``name`` with every default (no ``[connectors.<name>]``)."""
+    target = provider(name).settings
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)(name=name)
 
 
 def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clock: Clock = utc_now) -> Runtime:

@@ -4,9 +4,10 @@ One person's failure is recorded on that person and never stops the others. Each
 events and sync state are replaced in one transaction, so a crash leaves either the old or
 the new window, never a mix.
 
-A failure's reason is kept without personal data, because it is logged, stored for
-``status`` and printed by ``sync``: the calendar's path or URL becomes ``<calendar>``, the
-person's address ``<person>`` (parse errors quote both), other addresses are masked.
+Reads are incremental where the provider has a change feed (``read_changes``): the changes
+and the new change token are stored in one transaction, so a crash between the read and
+the commit only repeats the read. A failure's reason is the error's ``public`` rendering,
+which never holds the calendar's path or URL, UIDs or calendar text.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -26,11 +26,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from balanced_calendar.engine import audit_events
-from balanced_calendar.logsetup import code_trace, mask_addresses
-from balanced_calendar.model import Event, UserError, Window
+from balanced_calendar.logsetup import code_trace
+from balanced_calendar.model import ChangeSet, UserError, Window
 from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import PersonRecord, Store, StoreError, SyncState
 from balanced_calendar.timezones import load_zone
+from connectors import provider
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
@@ -88,25 +89,40 @@ def sync_window(now: dt.datetime, zone: str, past_weeks: int, future_weeks: int)
     return start, end
 
 
-def _read_isolated(connector: Connector, window: Window, tz: dt.tzinfo) -> tuple[bool, object]:
-    """Run in a worker process: ``(True, events)`` or ``(False, message)`` for a user error.
+def _read_isolated(connector: Connector, window: Window, tz: dt.tzinfo,
+                   state: str | None) -> tuple[bool, object]:
+    """Run in a worker process: ``(True, changes)`` or ``(False, (message, public))``.
 
     Errors travel back as text because not every error class can be rebuilt by pickle.
     """
     try:
         with connector:
-            return True, connector.read(window, tz)
+            return True, connector.read_changes(window, tz, state)
     except UserError as exc:
-        return False, str(exc)
+        return False, (str(exc), exc.public)
 
 
-def _read(connector: Connector, window: Window, tz: dt.tzinfo, parsers: Executor | None) -> list[Event]:
+class RemoteError(UserError):
+    """A user error raised in a parser worker, rebuilt with its public rendering."""
+
+    def __init__(self, message: str, public: str) -> None:
+        super().__init__(message)
+        self._public = public
+
+    @property
+    def public(self) -> str:
+        return self._public
+
+
+def _read(connector: Connector, window: Window, tz: dt.tzinfo, state: str | None,
+          parsers: Executor | None) -> ChangeSet:
     if parsers is None or not connector.cpu_bound:
         with connector:
-            return connector.read(window, tz)
-    ok, value = parsers.submit(_read_isolated, connector, window, tz).result()
+            return connector.read_changes(window, tz, state)
+    ok, value = parsers.submit(_read_isolated, connector, window, tz, state).result()
     if not ok:
-        raise UserError(str(value))
+        message, public = value  # type: ignore[misc]
+        raise RemoteError(message, public)
     return value  # type: ignore[return-value]
 
 
@@ -156,62 +172,56 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
     tz = load_zone(person.timezone)
     w_start = dt.datetime.combine(start, dt.time(), tzinfo=tz)
     w_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    connector = None
+    calendar = provider(person.connector).calendar_key(person.calendar)
     try:
         connector = rt.connector_for(person)
-        events = _read(connector, Window(w_start, w_end), tz, parsers)
-        state = SyncState(email=person.email, calendar=person.calendar, token=None,
+        previous = rt.store.get_sync_state(person.email, calendar)
+        # A change token is only valid for the window it was taken in; the window moves daily.
+        same_window = (previous.window_start, previous.window_end) == (w_start, w_end)
+        changes = _read(connector, Window(w_start, w_end), tz, previous.token if same_window else None, parsers)
+        state = SyncState(email=person.email, calendar=calendar, token=changes.state,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
-        count = rt.store.replace_events(person.email, person.calendar, w_start, w_end, events, state)
+        if changes.full:
+            count = rt.store.replace_events(person.email, calendar, w_start, w_end, changes.upserts, state)
+        elif changes.empty:
+            count = 0  # nothing changed: the stored events stand as they are, no event write
+        else:
+            rt.store.apply_changes(person.email, calendar, changes.upserts, changes.removed, state)
+            count = len(changes.upserts)
         # Audit what the store holds (all of the person's calendars, minimised), so the
-        # figures saved here are the ones `audit --person` and later reports recompute.
+        # figures saved here are the ones `audit --person` and later reports recompute. Done
+        # even when nothing changed: a crash may have come between the events and the audit,
+        # and the policy may have been reloaded.
         stored = rt.store.load_events(person.email, w_start, w_end)
         result = audit_events(stored, rt.policy, zone=person.timezone, start=start, end=end,
                               person=person.pseudonym)
         rt.store.save_audit(person.email, result)
         rt.store.record_run(person.email, "sync", True, None, now)
-        log.info("synced %s: %d events", person.pseudonym, count)
+        log.info("synced %s: %s", person.pseudonym,
+                 f"{count} events" if changes.full else f"{len(changes.upserts)} changed, {len(changes.removed)} removed")
         return PersonSync(person.pseudonym, True, count)
     except UserError as exc:
-        error = scrub(_first_line(str(exc)), person, getattr(connector, "source", None))
+        # ``public`` leaves out the calendar's path or URL, UIDs and quoted calendar text by
+        # construction: this text is logged, stored for ``status`` and printed by ``sync``.
+        error = _first_line(exc.public)
     except Exception as exc:  # a provider bug for one person must not stop the others
         # The message of an unexpected error may quote calendar data: log where, not what.
         log.error("sync of %s crashed at %s", person.pseudonym, code_trace(exc))
         error = f"internal error ({type(exc).__name__}); see the log"
     log.warning("sync of %s failed: %s", person.pseudonym, error)
     try:
-        previous = rt.store.get_sync_state(person.email, person.calendar)
-        rt.store.set_sync_state(SyncState(email=person.email, calendar=person.calendar, token=previous.token,
+        previous = rt.store.get_sync_state(person.email, calendar)
+        rt.store.set_sync_state(SyncState(email=person.email, calendar=calendar, token=previous.token,
                                           window_start=previous.window_start, window_end=previous.window_end,
                                           last_sync=previous.last_sync, last_error=error))
         rt.store.record_run(person.email, "sync", False, error, now)
     except UserError as exc:  # e.g. erased meanwhile
-        log.warning("could not record the failure of %s: %s", person.pseudonym, exc)
+        log.warning("could not record the failure of %s: %s", person.pseudonym, exc.public)
     return PersonSync(person.pseudonym, False, 0, error)
 
 
 def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else text
-
-
-def scrub(text: str, person: PersonRecord, source: object = None) -> str:
-    """``text`` without the person's calendar path/URL, address or name-like local part.
-
-    Connector errors name their source (``/srv/ics/siti.aminah.ics: line 7: …``, a redacted
-    URL ending in the file name) and may quote an event UID holding an address.
-    """
-    calendar: list[str] = []
-    if isinstance(source, str) and source.strip():
-        calendar = [source.strip(), os.path.basename(source.strip().rstrip("/"))]
-    email = person.email.strip().lower()
-    local = email.partition("@")[0]
-    swaps = [(needle, "<calendar>") for needle in calendar if len(needle) >= 3]
-    swaps += [(needle, "<person>") for needle in (email, local) if len(needle) >= 3]
-    for needle, placeholder in swaps:
-        # the whole word holding the needle: a path's folders, a URL's host, a UID's rest
-        word = r"[^\s'\"(]*" + re.escape(needle) + r"[^\s'\"():,;]*"
-        text = re.sub(word, placeholder, text, flags=re.IGNORECASE)
-    return mask_addresses(text)
 
 
 @contextlib.contextmanager

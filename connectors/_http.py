@@ -76,19 +76,17 @@ def fetch(url: str, timeout: float, opener: urllib.request.OpenerDirector | None
     except urllib.error.HTTPError as exc:
         exc.close()
         hint = HTTP_HINTS.get(exc.code, "try again later" if exc.code >= 500 else None)
-        raise ProviderError(provider,
-                            f"{label}: the server answered HTTP {exc.code} {exc.reason}",
-                            hint=hint) from None
+        raise ProviderError(provider, f"the server answered HTTP {exc.code} {exc.reason}",
+                            hint=hint, source=label) from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
-            raise ProviderError(provider, f"{label}: no answer within {timeout:g} s") from None
-        raise ProviderError(provider, f"{label}: cannot reach the server ({exc.reason})") from None
+            raise ProviderError(provider, f"no answer within {timeout:g} s", source=label) from None
+        raise ProviderError(provider, f"cannot reach the server ({exc.reason})", source=label) from None
     except TimeoutError:
-        raise ProviderError(provider, f"{label}: no answer within {timeout:g} s") from None
+        raise ProviderError(provider, f"no answer within {timeout:g} s", source=label) from None
     except (OSError, http.client.HTTPException) as exc:
-        raise ProviderError(provider,
-                            f"{label}: download failed ({exc.__class__.__name__})") from None
+        raise ProviderError(provider, f"download failed ({exc.__class__.__name__})", source=label) from None
     if len(body) > MAX_DOWNLOAD_BYTES:
-        raise ProviderError(provider, f"{label}: larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB")
+        raise ProviderError(provider, f"larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB", source=label)
     log.debug("fetched %d bytes from %s", len(body), label)
     return body, charset

@@ -75,7 +75,7 @@ def _not_a_calendar(source: str, first: str | None) -> InputError:
     hint = "export the calendar as iCalendar (.ics) or use its published (secret) .ics address"
     if first is not None and first.lstrip().startswith("<"):
         hint = "this looks like a web page (HTML); " + hint
-    return InputError(f"{source}: not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
+    return InputError(source=source, detail="not an iCalendar file (it does not start with BEGIN:VCALENDAR)",
                       hint=hint)
 
 
@@ -94,7 +94,7 @@ def scan(text: str, source: str) -> Layout:
             if not seen_calendar:
                 raise _not_a_calendar(source, line)
             raise InputError(
-                f"{source}: line {number}: not an iCalendar content line (expected NAME:VALUE)",
+                source=source, line=number, detail="not an iCalendar content line (expected NAME:VALUE)",
                 hint="a long line may have been wrapped without the leading space folding needs",
             )
         name = match.group()[:-1].upper()
@@ -103,14 +103,15 @@ def scan(text: str, source: str) -> Layout:
             if not stack and component != "VCALENDAR":
                 if not seen_calendar:
                     raise _not_a_calendar(source, line)
-                raise InputError(f"{source}: line {number}: BEGIN:{component} outside VCALENDAR")
+                raise InputError(source=source, line=number, detail="BEGIN:{raw} outside VCALENDAR",
+                                 value=component)
             for open_block in stack:
                 if open_block.name == component:
                     raise InputError(
-                        f"{source}: line {open_block.line}: BEGIN:{component} is never closed "
-                        f"(line {number} begins another {component})")
+                        source=source, line=open_block.line, value=component,
+                        detail=f"BEGIN:{{raw}} is never closed (line {number} begins another {{raw}})")
             if len(stack) >= MAX_DEPTH:
-                raise InputError(f"{source}: line {number}: components nested too deeply")
+                raise InputError(source=source, line=number, detail="components nested too deeply")
             block = Block(component, number, index)
             stack.append(block)
             seen_calendar = True
@@ -119,13 +120,13 @@ def scan(text: str, source: str) -> Layout:
         elif name == "END":
             component = _value(line).upper()
             if all(block.name != component for block in stack):
-                raise InputError(f"{source}: line {number}: END:{component} without a "
-                                 f"matching BEGIN:{component}")
+                raise InputError(source=source, line=number, value=component,
+                                 detail="END:{raw} without a matching BEGIN:{raw}")
             block = stack.pop()
             if block.name != component:
                 raise InputError(
-                    f"{source}: line {block.line}: BEGIN:{block.name} is never closed "
-                    f"(line {number} has END:{component})")
+                    source=source, line=block.line, value=block.name, other=component,
+                    detail=f"BEGIN:{{raw}} is never closed (line {number} has END:{{other}})")
             block.last = index
             if component == "VTIMEZONE" and block.tzid is not None:
                 layout.vtimezones.setdefault(block.tzid, block)
@@ -133,7 +134,7 @@ def scan(text: str, source: str) -> Layout:
             if not seen_calendar:
                 raise _not_a_calendar(source, line)
             if name != "X-COMMENT":
-                raise InputError(f"{source}: line {number}: {name} after END:VCALENDAR")
+                raise InputError(source=source, line=number, detail="{raw} after END:VCALENDAR", value=name)
         else:
             top = stack[-1]
             top.props.setdefault(name, number)
@@ -145,7 +146,7 @@ def scan(text: str, source: str) -> Layout:
                 layout.calendar_props.setdefault(name, number)
     if stack:
         block = stack[-1]
-        raise InputError(f"{source}: line {block.line}: BEGIN:{block.name} is never closed")
+        raise InputError(source=source, line=block.line, detail="BEGIN:{raw} is never closed", value=block.name)
     if not seen_calendar:
         raise _not_a_calendar(source, None)
     return layout
@@ -159,14 +160,18 @@ class Errors:
         self.layout = layout
 
     def event(self, block: Block | None, problem: str, prop: str | None = None,
-              line: int | None = None) -> InputError:
-        """``source: line N: VEVENT (UID x) problem``; N is ``prop``'s line if given."""
+              line: int | None = None, value: str | None = None, other: str | None = None) -> InputError:
+        """``source: line N: VEVENT (UID x) problem``; N is ``prop``'s line if given.
+
+        ``problem`` is our text; calendar data (a raw property value, a library message
+        quoting one) goes in ``value`` and is marked ``{value}``/``{raw}`` in ``problem``.
+        """
         if block is None:
-            return InputError(f"{self.source}: VEVENT {problem}")
+            return InputError(source=self.source, component="VEVENT", detail=problem, value=value, other=other)
         if line is None:
             line = block.props.get(prop, block.line) if prop else block.line
-        who = f"VEVENT (UID {block.uid})" if block.uid else "VEVENT (no UID)"
-        return InputError(f"{self.source}: line {line}: {who} {problem}")
+        return InputError(source=self.source, line=line, component="VEVENT", uid=block.uid,
+                          detail=problem, value=value, other=other)
 
     def bad_line(self, first: int = 0, last: int | None = None) -> int | None:
         """The first content line in ``lines[first:last]`` that icalendar cannot split."""

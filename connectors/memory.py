@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import ClassVar
 
-from balanced_calendar.model import BlockRef, ChangeSet, Conflict, Event, Kind, Window
+from balanced_calendar.model import BlockRef, ChangeSet, Conflict, Event, Kind, UserError, Window
 
 from connectors.base import Connector
-from connectors.plugin import Context, Provider
+from connectors.plugin import AuthStart, Context, Enrolled, EnrollInput, Provider
 
 
 def _as_instant(value: dt.datetime | dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -188,6 +188,23 @@ class MemoryConnector(Connector):
         self.server.delete(ref.provider_id, ref.etag)
 
 
+class MemoryEnrollment:
+    """Nothing to sign in to: the calendar id is taken as given (tests of enrollment)."""
+
+    def unattended(self, req: EnrollInput) -> Enrolled:
+        scopes = ("calendar.events.read",) + (("calendar.events.write.own_blocks",) if req.protect else ())
+        return Enrolled(calendar=req.calendar or "primary", scopes=scopes)
+
+    interactive = unattended
+
+    def start(self, req: EnrollInput, redirect_uri: str) -> AuthStart:
+        raise UserError("the memory provider has no sign-in")
+
+    def finish(self, req: EnrollInput, redirect_uri: str, params: Mapping[str, str],
+               state: str, verifier: str) -> Enrolled:
+        raise UserError("the memory provider has no sign-in")
+
+
 def _factory(ctx: Context) -> MemoryConnector:
     return MemoryConnector(owner=ctx.person.email, calendar=ctx.person.calendar, allow_write=ctx.person.protect)
 
@@ -196,5 +213,6 @@ PROVIDER = Provider(
     name="memory",
     connector="connectors.memory:MemoryConnector",
     factory=_factory,
+    enrollment=MemoryEnrollment(),
     description="an in-memory calendar (tests and demos)",
 )

@@ -352,7 +352,7 @@ def test_one_persons_broken_calendar_never_stops_the_others(
     bad_file.write_text(malformed.ics_path.read_text().replace(
         "BEGIN:VEVENT", f"BEGIN:VEVENT\nUID:{malformed.email}\nDTSTART:2026112T0900", 1))
     missing_file = calendars / missing.ics_path.name
-    flaky_server.failing = {erroring.ics_path.name}
+    missing_file.write_bytes(missing.ics_path.read_bytes())  # present at enrollment, gone later
     config = write_config(tmp_path / "config.toml", [
         (malformed, str(bad_file)), (missing, str(missing_file)), (erroring, flaky_server.url(erroring)),
         (served, flaky_server.url(served)), *[(p, str(p.ics_path)) for p in local]])
@@ -361,6 +361,8 @@ def test_one_persons_broken_calendar_never_stops_the_others(
     for person in (malformed, missing, erroring, served, *local):
         done = cli("enroll", "--config", str(config), "--provider", "ics", "--email", person.email, "--yes")
         assert done.returncode == 0, done.stderr
+    missing_file.unlink()
+    flaky_server.failing = {erroring.ics_path.name}
 
     with open_store(tmp_path / "state") as store:
         pseudonym = {p.email: store.pseudonym(p.email) for p in agency.people[:7]}

@@ -332,7 +332,8 @@ def test_missing_file() -> None:
     path = str(FIXTURES / "no_such_calendar.ics")
     with pytest.raises(InputError) as caught:
         IcsConnector(path).read(WEEK, JAKARTA)
-    assert str(caught.value) == f"ICS file not found: {path}"
+    assert str(caught.value) == f"{path}: ICS file not found"
+    assert caught.value.public == "ICS file not found"  # logs and status never name the file
 
 
 def test_directory_instead_of_file() -> None:

@@ -129,13 +129,22 @@ def test_enroll_sync_audit_status_and_unenroll(site):
     assert again.returncode == 2 and "not enrolled" in again.stderr
 
 
-def test_protect_records_the_write_scope(site):
+def test_protect_on_a_read_only_provider_is_refused_before_the_consent_text(site):
     proc = cli("enroll", "--config", str(site / "config.toml"), "--provider", "ics", "--email", RINA,
                "--protect", "--yes", "--language", "en")
+    assert proc.returncode == 2 and "read-only" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Consent to process" not in proc.stdout  # no text that promises blocks
+    db = sqlite3.connect(site / "state" / "state.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM people").fetchone()[0] == 0
+
+
+def test_consent_text_comes_in_the_persons_language_first(site):
+    proc = cli("enroll", "--config", str(site / "config.toml"), "--provider", "ics", "--email", RINA,
+               "--yes", "--language", "en")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.index("Consent to process") < proc.stdout.index("Persetujuan")
     db = sqlite3.connect(site / "state" / "state.sqlite3")
-    assert "calendar.events.write.own_blocks" in db.execute("SELECT scopes FROM consents").fetchone()[0]
+    assert "calendar.events.write.own_blocks" not in db.execute("SELECT scopes FROM consents").fetchone()[0]
 
 
 def test_wrong_vault_key_is_a_clear_error_and_changes_nothing(site):

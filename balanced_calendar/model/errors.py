@@ -29,9 +29,56 @@ class UserError(BalancedCalendarError):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
+    @property
+    def public(self) -> str:
+        """The message for logs, ``status`` and the database: no personal data.
+
+        For errors whose whole text is ours this is the message; errors that carry data
+        from a calendar or its address (:class:`InputError`, :class:`ProviderError`) leave
+        those fields out here because they never format them, not because a pattern
+        removes them afterwards.
+        """
+        return self.message
+
 
 class InputError(UserError):
-    """A file, date, zone or option given on the command line is unusable."""
+    """A file, date, zone or option is unusable.
+
+    Built either from a message of ours (command-line input) or from fields, as connectors
+    do: ``source`` (file path or redacted URL), ``line``, ``component`` and ``uid`` (where
+    in the file), ``detail`` (our words; ``{value}`` marks where ``value``, text taken from
+    the calendar, is quoted; ``{raw}`` quotes it without quotation marks, ``{other}`` a second such text). :attr:`message` shows them all to the person who gave the
+    input; :attr:`public` keeps only the line number, the component and ``detail``.
+    """
+
+    def __init__(self, message: str | None = None, *, hint: str | None = None, source: str | None = None,
+                 line: int | None = None, component: str | None = None, uid: str | None = None,
+                 detail: str | None = None, value: str | None = None, other: str | None = None) -> None:
+        self.source, self.line, self.component, self.uid = source, line, component, uid
+        self.detail, self.value, self.other = detail, value, other
+        self._structured = message is None
+        super().__init__(message if message is not None else self._compose(full=True), hint=hint)
+
+    def _compose(self, *, full: bool) -> str:
+        head: list[str] = []
+        if full and self.source:
+            head.append(self.source)
+        if self.line is not None:
+            head.append(f"line {self.line}")
+        detail = self.detail or "is unusable"
+        detail = (detail.replace("{value}", repr(self.value) if full else "")
+                  .replace("{raw}", str(self.value) if full else "")
+                  .replace("{other}", str(self.other) if full else "").replace("  ", " "))
+        if self.component:
+            who = self.component
+            if full:
+                who += f" (UID {self.uid})" if self.uid else " (no UID)"
+            detail = f"{who} {detail}"
+        return ": ".join(head + [detail.replace(" ()", "").strip()])
+
+    @property
+    def public(self) -> str:
+        return self._compose(full=False) if self._structured else self.message
 
 
 class ConfigError(UserError):
@@ -49,11 +96,22 @@ class ConfigError(UserError):
 
 
 class ProviderError(UserError):
-    """A calendar provider failed in a way a retry will not fix by itself."""
+    """A calendar provider failed in a way a retry will not fix by itself.
 
-    def __init__(self, provider: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(f"{provider}: {message}", hint=hint)
+    ``source`` (a redacted URL, a file) is shown to the operator in :attr:`message` and
+    left out of :attr:`public`.
+    """
+
+    def __init__(self, provider: str, message: str, *, hint: str | None = None,
+                 source: str | None = None) -> None:
+        super().__init__(f"{provider}: {source}: {message}" if source else f"{provider}: {message}", hint=hint)
         self.provider = provider
+        self.source = source
+        self.detail = message
+
+    @property
+    def public(self) -> str:
+        return f"{self.provider}: {self.detail}"
 
 
 class AuthExpired(ProviderError):

@@ -1,0 +1,4 @@
+"""Settings-only placeholder (replaced by the config branch)."""
+from connectors.plugin import Provider
+
+PROVIDER = Provider(name="microsoft", connector=None, needs_section=True)
