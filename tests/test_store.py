@@ -13,49 +13,17 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from balanced_calendar.model import AuditResult, Event, Finding, InputError, Kind, ShowAs, UserError
-from balanced_calendar.store import (
-    SCHEMA_VERSION,
-    ConsentRecord,
-    NotEnrolled,
-    OutboxMessage,
-    OwnBlock,
-    PersonRecord,
-    SQLiteStore,
-    Store,
-    StoreError,
-    SyncState,
-    open_store,
-)
+from balanced_calendar.model import Event, Kind, UserError
+from balanced_calendar.store import (SCHEMA_VERSION, NotEnrolled, PersonRecord, SQLiteStore, Store, StoreError,
+                                     open_store)
 from balanced_calendar.store.sqlite import DB_NAME, MIGRATIONS
+from tests.contract.store_suite import (ME, OTHER, T0, UTC, WINDOW, at, audit_result, enroll_two, fill_everything,
+                                        meeting, state)
 
-JKT = ZoneInfo("Asia/Jakarta")
-UTC = dt.timezone.utc
-ME = "Siti.Rahma@kemenkeu.go.id"
-OTHER = "budi@kemenkeu.go.id"
-T0 = dt.datetime(2026, 12, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def at(day: str, clock: str, zone: dt.tzinfo = JKT) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(clock), zone)
-
-
-def meeting(uid: str, day: str = "2026-12-14", start: str = "09:00", end: str = "10:00", **kw: object) -> Event:
-    kw.setdefault("others", 3)
-    return Event(uid=uid, start=at(day, start), end=at(day, end), **kw)  # type: ignore[arg-type]
-
-
-def state(email: str = ME, calendar: str = "primary", token: str | None = "tok-1") -> SyncState:
-    return SyncState(email=email, calendar=calendar, token=token, window_start=at("2026-12-01", "00:00"),
-                     window_end=at("2027-01-01", "00:00"), last_sync=T0)
-
-
-WINDOW = (at("2026-12-01", "00:00"), at("2027-01-01", "00:00"))
 
 
 @pytest.fixture
@@ -66,11 +34,7 @@ def state_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(state_dir: Path) -> Store:
     s = open_store(state_dir)
-    s.enroll(PersonRecord(email=ME, connector="google", timezone="Asia/Jakarta", team="dit-anggaran",
-                          protect=True, enrolled_at=T0),
-             ConsentRecord(email=ME, at=T0, scopes=("calendar.readonly", "calendar.events.owned"),
-                           purposes=("audit", "digest", "protect"), text_version="2026-11", language="id"))
-    s.upsert_person(PersonRecord(email=OTHER, connector="caldav", enrolled_at=T0))
+    enroll_two(s)
     yield s
     s.close()
 
@@ -98,20 +62,6 @@ def test_new_store_creates_private_dir_and_file_at_current_schema(state_dir: Pat
     assert sql(state_dir, "PRAGMA journal_mode") == [("wal",)]
 
 
-def test_reopening_keeps_people_consents_and_pseudonyms(store: Store, state_dir: Path) -> None:
-    pseudonym = store.get_person(ME).pseudonym
-    store.close()
-    with open_store(state_dir) as again:
-        person = again.get_person(ME.upper())
-        assert person.pseudonym == pseudonym and person.pseudonym.startswith("p-")
-        assert len(person.pseudonym) == 14
-        assert person.protect and person.team == "dit-anggaran" and person.enrolled_at == T0
-        [consent] = again.consents(ME)
-        assert consent.scopes == ("calendar.readonly", "calendar.events.owned")
-        assert consent.text_version == "2026-11"
-        assert [p.email for p in again.list_people()] == [OTHER, ME]
-
-
 def test_pseudonyms_are_stable_per_address_and_differ_between_installations(tmp_path: Path) -> None:
     with open_store(tmp_path / "a") as a, open_store(tmp_path / "b") as b:
         assert a.pseudonym(ME) == a.pseudonym(ME.lower()) == a.pseudonym(f" {ME.upper()} ")
@@ -129,6 +79,169 @@ def test_older_schema_is_migrated_in_place_keeping_data(state_dir: Path) -> None
     assert sql(state_dir, "SELECT count(*) FROM notes") == [(0,)]
 
 
+SCHEMA_1 = (  # schema 1 as released, copied here: the upgrade test must not trust the code's copy
+    """CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    )""",
+    """CREATE TABLE people (
+        id          INTEGER PRIMARY KEY,
+        email       TEXT NOT NULL,
+        email_key   TEXT NOT NULL UNIQUE,
+        pseudonym   TEXT NOT NULL UNIQUE,
+        connector   TEXT NOT NULL,
+        calendar    TEXT NOT NULL,
+        timezone    TEXT NOT NULL,
+        language    TEXT NOT NULL,
+        team        TEXT,
+        protect     INTEGER NOT NULL CHECK (protect IN (0, 1)),
+        digest      INTEGER NOT NULL CHECK (digest IN (0, 1)),
+        enrolled_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE consents (
+        id           INTEGER PRIMARY KEY,
+        person_id    INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        at           TEXT NOT NULL,
+        scopes       TEXT NOT NULL,
+        purposes     TEXT NOT NULL,
+        text_version TEXT NOT NULL,
+        language     TEXT NOT NULL
+    )""",
+    """CREATE INDEX consents_person ON consents(person_id, at)""",
+    """CREATE TABLE credentials (
+        person_id  INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        provider   TEXT NOT NULL,
+        blob       BLOB NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (person_id, provider)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE sync_state (
+        person_id    INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        calendar     TEXT NOT NULL,
+        token        TEXT,
+        window_start TEXT,
+        window_end   TEXT,
+        last_sync    TEXT,
+        last_error   TEXT,
+        PRIMARY KEY (person_id, calendar)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE events (
+        person_id         INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        calendar          TEXT NOT NULL,
+        uid_hash          TEXT NOT NULL,
+        all_day           INTEGER NOT NULL CHECK (all_day IN (0, 1)),
+        start_utc         INTEGER,
+        end_utc           INTEGER,
+        start_date        TEXT,
+        end_date          TEXT,
+        status            TEXT NOT NULL CHECK (status IN ('confirmed', 'tentative', 'cancelled')),
+        response          TEXT NOT NULL CHECK (response IN
+                          ('organizer', 'accepted', 'tentative', 'declined', 'needs_action', 'unknown')),
+        show_as           TEXT NOT NULL CHECK (show_as IN
+                          ('busy', 'tentative', 'free', 'oof', 'working_elsewhere')),
+        kind              TEXT NOT NULL CHECK (kind IN
+                          ('event', 'focus', 'out_of_office', 'working_location', 'own_block')),
+        others            INTEGER NOT NULL CHECK (others >= 0),
+        organizer_is_self INTEGER NOT NULL CHECK (organizer_is_self IN (0, 1)),
+        CHECK ((all_day = 0 AND start_utc IS NOT NULL AND end_utc IS NOT NULL
+                AND start_date IS NULL AND end_date IS NULL)
+            OR (all_day = 1 AND start_date IS NOT NULL AND end_date IS NOT NULL
+                AND start_utc IS NULL AND end_utc IS NULL))
+    )""",
+    """CREATE INDEX events_person_start ON events(person_id, start_utc)""",
+    """CREATE INDEX events_person_date ON events(person_id, start_date)""",
+    """CREATE INDEX events_uid ON events(person_id, calendar, uid_hash)""",
+    """CREATE TABLE audit_days (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        day       TEXT NOT NULL,
+        figures   TEXT NOT NULL,
+        PRIMARY KEY (person_id, day)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE findings (
+        id        INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        day       TEXT NOT NULL,
+        rule      TEXT NOT NULL,
+        fields    TEXT NOT NULL
+    )""",
+    """CREATE INDEX findings_person_day ON findings(person_id, day)""",
+    """CREATE TABLE own_blocks (
+        person_id   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        block_id    TEXT NOT NULL,
+        day         TEXT NOT NULL,
+        start_utc   INTEGER NOT NULL,
+        end_utc     INTEGER NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('focus', 'recovery', 'break')),
+        title       TEXT,
+        provider_id TEXT,
+        fingerprint TEXT,
+        state       TEXT NOT NULL CHECK (state IN ('active', 'deleted_by_user', 'edited_by_user')),
+        PRIMARY KEY (person_id, block_id)
+    )""",
+    """CREATE INDEX own_blocks_day ON own_blocks(person_id, day)""",
+    """CREATE TABLE tombstones (
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        block_id  TEXT NOT NULL,
+        day       TEXT NOT NULL,
+        PRIMARY KEY (person_id, block_id, day)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE outbox (
+        key          TEXT PRIMARY KEY,
+        person_id    INTEGER REFERENCES people(id) ON DELETE CASCADE,
+        recipient    TEXT NOT NULL,
+        message      BLOB NOT NULL,
+        created      TEXT NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT,
+        sent_at      TEXT,
+        last_error   TEXT
+    )""",
+    """CREATE INDEX outbox_due ON outbox(sent_at, next_attempt)""",
+    """CREATE INDEX outbox_person ON outbox(person_id)""",
+    """CREATE TABLE runs (
+        person_id  INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        ok         INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        error      TEXT,
+        last_ok_at TEXT,
+        PRIMARY KEY (person_id, kind)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE erasure_log (
+        id        INTEGER PRIMARY KEY,
+        pseudonym TEXT NOT NULL,
+        erased_at TEXT NOT NULL,
+        reason    TEXT NOT NULL
+    )""",
+)
+
+def test_a_schema_1_database_is_upgraded_in_place(state_dir: Path) -> None:
+    state_dir.mkdir(mode=0o700)
+    with sqlite3.connect(state_dir / DB_NAME) as conn:
+        for statement in SCHEMA_1:
+            conn.execute(statement)
+        conn.execute("INSERT INTO people(id, email, email_key, pseudonym, connector, calendar, timezone, language,"
+                     " team, protect, digest, enrolled_at) VALUES (7, 'Siti.Rahma@kemenkeu.go.id',"
+                     " 'siti.rahma@kemenkeu.go.id', 'p-0123456789ab', 'google', 'primary', 'Asia/Jakarta', 'id',"
+                     " NULL, 1, 1, '2026-12-01T00:00:00.000000Z')")
+        conn.execute("INSERT INTO own_blocks(person_id, block_id, day, start_utc, end_utc, kind, title, provider_id,"
+                     " fingerprint, state) VALUES (7, 'bc-1', '2026-12-15', 1797294600, 1797301800, 'focus',"
+                     " 'Fokus', 'evt-1', 'sha:1', 'active')")
+        conn.execute("PRAGMA user_version = 1")
+    with open_store(state_dir) as store:
+        [block] = store.own_blocks(ME)
+        assert (block.provider_id, block.etag, block.fingerprint) == ("evt-1", None, "sha:1")
+        assert block.start == dt.datetime(2026, 12, 15, 0, 30, tzinfo=UTC)
+        store.upsert_own_block(dataclasses.replace(block, etag='"e-2"'))
+        assert store.own_blocks(ME)[0].etag == '"e-2"'
+        assert store.get_person(ME).pseudonym == "p-0123456789ab"
+        assert store.enqueue_job("digest:p-0123456789ab:2026-W51", "digest", "p-0123456789ab", T0)
+        assert store.integrity_check() == "ok"
+    assert sql(state_dir, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(2,)]
+    columns = [row[1] for row in sql(state_dir, "PRAGMA table_info(own_blocks)")]
+    assert columns[-1] == "etag"
+
+
 def test_database_from_a_newer_version_is_refused_untouched(state_dir: Path) -> None:
     open_store(state_dir).close()
     sql(state_dir, f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
@@ -144,22 +257,6 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(state_dir: Path) -> None
     (state_dir / DB_NAME).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="damaged or not a balanced-calendar database"):
         open_store(state_dir)
-
-
-def test_unknown_person_is_a_typed_error_not_none(store: Store) -> None:
-    with pytest.raises(NotEnrolled) as err:
-        store.get_person("nobody@example.org")
-    assert str(err.value).startswith("n***@example.org is not enrolled")  # no raw address in messages
-    with pytest.raises(NotEnrolled):
-        store.load_events("nobody@example.org", *WINDOW)
-    assert isinstance(NotEnrolled("x@y"), UserError)
-
-
-def test_closed_store_refuses_work(store: Store) -> None:
-    store.close()
-    store.close()  # idempotent
-    with pytest.raises(StoreError, match="closed"):
-        store.list_people()
 
 
 # -- data minimisation ------------------------------------------------------------------------
@@ -181,196 +278,27 @@ def test_no_title_location_address_or_raw_uid_reaches_the_database(store: Store,
     assert all(len(e.uid) == 64 and e.title is None for e in loaded)
 
 
-# -- events -------------------------------------------------------------------------------------
-
-def test_events_come_back_normalised_utc_and_dates(store: Store) -> None:
-    all_day = Event(uid="cuti", start=dt.date(2026, 12, 24), end=dt.date(2026, 12, 25), all_day=True,
-                    show_as=ShowAs.OOF, kind=Kind.OUT_OF_OFFICE)
-    store.replace_events(ME, "primary", *WINDOW, [meeting("m1", others=2), all_day], state())
-    timed, leave = store.load_events(ME, *WINDOW)
-    assert timed.start == dt.datetime(2026, 12, 14, 2, tzinfo=UTC) and timed.start.tzinfo is UTC
-    assert timed.others == 2 and timed.calendar == "primary" and not timed.all_day
-    assert leave.all_day and leave.start == dt.date(2026, 12, 24) and leave.kind is Kind.OUT_OF_OFFICE
-    assert leave.show_as is ShowAs.OOF
-    assert store.get_sync_state(ME, "primary") == state()
-
-
-def test_load_events_returns_only_the_overlapping_ones(store: Store) -> None:
-    events = [meeting("before", "2026-12-13"), meeting("inside", "2026-12-14"),
-              meeting("night", "2026-12-14", "23:00", "23:30"), meeting("after", "2026-12-16"),
-              Event(uid="holiday", start=dt.date(2026, 12, 15), end=dt.date(2026, 12, 16), all_day=True)]
-    store.replace_events(ME, "primary", *WINDOW, events, state())
-    day = store.load_events(ME, at("2026-12-14", "00:00"), at("2026-12-15", "00:00"))
-    assert len(day) == 2  # the all-day 15 December is outside 14 December in Jakarta
-    day15 = store.load_events(ME, at("2026-12-15", "00:00"), at("2026-12-16", "00:00"))
-    assert [e.all_day for e in day15] == [True]
-
-
-def test_full_sync_replaces_only_the_window_and_only_that_calendar(store: Store) -> None:
-    store.replace_events(ME, "primary", *WINDOW, [meeting("dec")], state())
-    jan = (at("2027-01-01", "00:00"), at("2027-02-01", "00:00"))
-    store.replace_events(ME, "primary", *jan, [meeting("jan", "2027-01-05")], state())
-    store.replace_events(ME, "shared", *WINDOW, [meeting("team")], state(calendar="shared"))
-    store.replace_events(ME, "primary", *WINDOW, [meeting("dec2", "2026-12-20")], state(token="t2"))
-    loaded = store.load_events(ME, WINDOW[0], jan[1])
-    assert sorted((e.calendar, e.start.day) for e in loaded) == [("primary", 5), ("primary", 20), ("shared", 14)]
-    assert store.get_sync_state(ME, "primary").token == "t2"
-    assert store.load_events(OTHER, WINDOW[0], jan[1]) == []
-
-
-def test_failed_full_sync_leaves_the_previous_events_and_state(store: Store) -> None:
-    store.replace_events(ME, "primary", *WINDOW, [meeting(f"old{i}") for i in range(5)], state(token="good"))
-    before = store.load_events(ME, *WINDOW)
-
-    def connector_stream():
-        for i in range(50):
-            yield meeting(f"new{i}")
-        yield meeting("broken", others=-1)  # invalid after 50 rows are already inserted
-
-    with pytest.raises(InputError):
-        store.replace_events(ME, "primary", *WINDOW, connector_stream(), state(token="bad"))
-    assert store.load_events(ME, *WINDOW) == before
-    assert store.get_sync_state(ME, "primary").token == "good"
-
-
-def test_incremental_sync_upserts_and_deletes_by_uid(store: Store) -> None:
-    store.replace_events(ME, "primary", *WINDOW, [meeting("a"), meeting("b", start="11:00", end="12:00"),
-                                                  meeting("c", start="13:00", end="14:00")], state())
-    moved = meeting("a", start="15:00", end="16:00")
-    store.apply_changes(ME, "primary", [moved, meeting("d", "2026-12-17")], ["b", "never-seen"],
-                        state(token="tok-2"))
-    loaded = store.load_events(ME, *WINDOW)
-    assert [(e.start.astimezone(JKT).day, e.start.astimezone(JKT).hour) for e in loaded] == [(14, 13), (14, 15), (17, 9)]
-    assert store.get_sync_state(ME, "primary").token == "tok-2"
-    # upserting the same uid twice does not duplicate it
-    store.apply_changes(ME, "primary", [moved], [], state(token="tok-3"))
-    assert len(store.load_events(ME, *WINDOW)) == 3
-
-
-def test_recurring_series_instances_share_a_uid_and_are_replaced_together(store: Store) -> None:
-    weekly = [meeting("series", day) for day in ("2026-12-07", "2026-12-14", "2026-12-21")]
-    store.replace_events(ME, "primary", *WINDOW, weekly, state())
-    assert len(store.load_events(ME, *WINDOW)) == 3
-    store.apply_changes(ME, "primary", weekly[:2], [], state(token="t2"))  # last instance cancelled
-    assert len(store.load_events(ME, *WINDOW)) == 2
-
-
-def test_sync_state_starts_empty(store: Store) -> None:
-    empty = store.get_sync_state(ME, "primary")
-    assert empty.token is None and empty.last_sync is None
-
-
-# -- credentials, audit, own blocks, runs ----------------------------------------------------------
-
-def test_credentials_are_kept_as_given_per_provider(store: Store) -> None:
-    assert store.get_credentials(ME) is None
-    store.put_credentials(ME, "google", b"gAAAA-encrypted-1")
-    store.put_credentials(ME, "google", b"gAAAA-encrypted-2")
-    assert store.get_credentials(ME) == b"gAAAA-encrypted-2"
-    assert store.get_credentials(ME, "google") == b"gAAAA-encrypted-2"
-    assert store.get_credentials(ME, "microsoft") is None
-
-
-def _audit(start: str, end: str, minutes: int) -> AuditResult:
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    days = [{"date": (first + dt.timedelta(days=i)).isoformat(), "work_minutes": minutes, "first_start": None}
-            for i in range((last - first).days + 1)]
-    findings = [Finding("weekend_work", {"date": end, "minutes": minutes}),
-                Finding("meeting_overload", {"week": "2026-W51", "minutes": 900, "limit_minutes": 750}),
-                Finding("overtime_streak", {"start": start, "end": end, "days": 3})]
-    return AuditResult(person=ME, timezone="Asia/Jakarta", policy="asn-id", start=first, end=last,
-                       days=days, findings=findings)
-
-
-def test_audit_rows_are_replaced_for_the_audited_range_only(store: Store) -> None:
-    store.save_audit(ME, _audit("2026-12-14", "2026-12-20", 100))
-    store.save_audit(ME, _audit("2026-12-18", "2026-12-20", 200))
-    days = store.load_audit_days(ME, dt.date(2026, 12, 14), dt.date(2026, 12, 20))
-    assert [d["work_minutes"] for d in days] == [100] * 4 + [200] * 3
-    assert days[0] == {"date": "2026-12-14", "work_minutes": 100, "first_start": None}
-    rules = [f.rule for f in store.load_findings(ME, dt.date(2026, 12, 18), dt.date(2026, 12, 20))]
-    assert sorted(rules) == ["meeting_overload", "overtime_streak", "weekend_work"]
-    # the first run's week and streak findings (anchored 14 Dec) are still there, the old weekend one is gone
-    all_rules = [f.rule for f in store.load_findings(ME, dt.date(2026, 12, 14), dt.date(2026, 12, 20))]
-    assert sorted(all_rules) == ["meeting_overload", "meeting_overload", "overtime_streak", "overtime_streak",
-                                 "weekend_work"]
-    assert store.load_audit_days(OTHER, dt.date(2026, 12, 14), dt.date(2026, 12, 20)) == []
-
-
-def test_own_blocks_and_tombstones(store: Store) -> None:
-    block = OwnBlock(email=ME, block_id="bc-1", date=dt.date(2026, 12, 15), start=at("2026-12-15", "07:30"),
-                     end=at("2026-12-15", "09:30"), kind="focus", title="Waktu fokus")
-    store.upsert_own_block(block)
-    store.upsert_own_block(dataclasses.replace(block, provider_id="evt123", fingerprint="etag-1"))
-    [stored] = store.own_blocks(ME)
-    assert stored.provider_id == "evt123" and stored.title == "Waktu fokus"
-    assert stored.start == block.start and stored.state == "active"
-    assert store.own_blocks(ME, dt.date(2026, 12, 16)) == []
-    store.add_tombstone(ME, "bc-1", dt.date(2026, 12, 15))
-    store.add_tombstone(ME, "bc-1", dt.date(2026, 12, 15))
-    assert store.tombstones(ME) == {("bc-1", dt.date(2026, 12, 15))}
-    assert store.remove_own_block(ME, "bc-1") and not store.remove_own_block(ME, "bc-1")
-    with pytest.raises(ValueError):
-        OwnBlock(email=ME, block_id="x", date=dt.date(2026, 12, 15), start=at("2026-12-15", "07:30"),
-                 end=at("2026-12-15", "09:30"), kind="nap")  # type: ignore[arg-type]
-
-
-def test_runs_remember_the_last_success(store: Store) -> None:
-    store.record_run(ME, "sync", True, None, T0)
-    store.record_run(ME, "sync", False, "google: token expired", T0 + dt.timedelta(hours=1))
-    [run] = store.last_runs(ME)
-    assert not run.ok and run.error == "google: token expired" and run.last_ok_at == T0
-
-
-# -- outbox ------------------------------------------------------------------------------------------
-
-def test_outbox_delivers_each_key_exactly_once(store: Store, state_dir: Path) -> None:
-    key = f"digest:{store.pseudonym(ME)}:2026-W51"
-    msg = OutboxMessage(key=key, recipient=ME, message=b"Subject: Ringkasan\r\n\r\nhalo", created=T0)
-    assert store.enqueue(msg) is True
-    assert store.enqueue(msg) is False
-    assert [m.key for m in store.pending(T0)] == [key]
-    store.mark_failed(key, "smtp: 451 try later", T0 + dt.timedelta(minutes=10))
-    assert store.pending(T0 + dt.timedelta(minutes=5)) == []
-    [due] = store.pending(T0 + dt.timedelta(minutes=10))
-    assert due.attempts == 1 and due.last_error == "smtp: 451 try later"
-    store.mark_sent(key, T0 + dt.timedelta(minutes=11))
-    store.close()
-    with open_store(state_dir) as again:
-        assert again.pending(T0 + dt.timedelta(days=30)) == []
-        assert again.enqueue(msg) is False  # still exactly once after a restart
-        with pytest.raises(StoreError):
-            again.mark_sent("digest:unknown", T0)
-
-
-def test_outbox_gives_up_when_told(store: Store) -> None:
-    store.enqueue(OutboxMessage(key="k", recipient=OTHER, message=b"x", created=T0))
-    store.mark_failed("k", "smtp: 550 no such user", None)
-    assert store.pending(T0 + dt.timedelta(days=365)) == []
+def test_team_audit_reads_each_table_once_however_large_the_team(store: Store) -> None:
+    team = [f"asn{i}@bkn.go.id" for i in range(40)]
+    for email in team:
+        store.upsert_person(PersonRecord(email=email, connector="ics"))
+        store.save_audit(email, audit_result("2026-12-14", "2026-12-20", 60, email))
+    statements: list[str] = []
+    store._db().set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    try:
+        members = store.team_audit([*team, "gone@bkn.go.id"], dt.date(2026, 12, 14), dt.date(2026, 12, 20))
+    finally:
+        store._db().set_trace_callback(None)  # type: ignore[attr-defined]
+    assert len(members) == 40 and all(len(m.days) == 7 and len(m.findings) == 3 for m in members)
+    assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 3
 
 
 # -- erasure ------------------------------------------------------------------------------------------
 
-def _fill_everything(store: Store, email: str) -> None:
-    store.add_consent(ConsentRecord(email=email, at=T0, scopes=("r",), purposes=("audit",), text_version="1",
-                                    language="en"))
-    store.put_credentials(email, "google", b"encrypted")
-    store.replace_events(email, "primary", *WINDOW, [meeting("m"), meeting("n", start="11:00", end="12:00")],
-                         state(email=email))
-    store.save_audit(email, _audit("2026-12-14", "2026-12-20", 60))
-    store.upsert_own_block(OwnBlock(email=email, block_id="b", date=dt.date(2026, 12, 15),
-                                    start=at("2026-12-15", "07:30"), end=at("2026-12-15", "09:00"),
-                                    kind="focus", title="Fokus"))
-    store.add_tombstone(email, "b0", dt.date(2026, 12, 14))
-    store.enqueue(OutboxMessage(key=f"digest:{store.pseudonym(email)}:2026-W51", recipient=email,
-                                message=f"To: {email}\r\n\r\nhi".encode(), created=T0))
-    store.record_run(email, "sync", True, None, T0)
-
-
 def test_erasure_removes_every_row_of_the_person_and_keeps_only_a_pseudonymous_log(
         store: Store, state_dir: Path) -> None:
-    _fill_everything(store, ME)
-    _fill_everything(store, OTHER)
+    fill_everything(store, ME)
+    fill_everything(store, OTHER)
     pid = sql(state_dir, "SELECT id FROM people WHERE email_key = ?", ME.lower())[0][0]
     pseudonym = store.erase_person(ME, "consent_withdrawn")
     assert pseudonym == store.pseudonym(ME)
@@ -385,6 +313,7 @@ def test_erasure_removes_every_row_of_the_person_and_keeps_only_a_pseudonymous_l
             text = repr(row).lower()
             assert ME.lower() not in text, table
             assert table == "erasure_log" or pseudonym not in text, table
+    assert sql(state_dir, "SELECT count(*) FROM jobs") == [(2,)]  # the other person's
     [entry] = store.erasure_log()
     assert (entry.pseudonym, entry.reason) == (pseudonym, "consent_withdrawn")
     assert sql(state_dir, "SELECT * FROM erasure_log")[0][1:] == (pseudonym, sql(
@@ -395,12 +324,6 @@ def test_erasure_removes_every_row_of_the_person_and_keeps_only_a_pseudonymous_l
     data = raw_bytes(state_dir).lower()
     assert ME.lower().encode() not in data  # secure_delete + WAL truncation: no leftover bytes
     assert OTHER.encode() in data
-
-
-def test_erasing_someone_unknown_is_a_clear_error(store: Store) -> None:
-    with pytest.raises(NotEnrolled):
-        store.erase_person("nobody@example.org", "consent_withdrawn")
-    assert store.erasure_log() == []
 
 
 # -- locking and crash safety ---------------------------------------------------------------------------

@@ -1,17 +1,29 @@
 """Persistent state behind one interface (DESIGN.md §9; README "Store").
 
-Callers use :class:`Store` and :func:`open_store` only; the SQLite implementation is the
-default, and a server database can be added as another :class:`Store` later.
+Callers use :class:`Store` (or the one concern they need: :class:`PeopleStore`,
+:class:`EventStore`, :class:`AuditStore`, :class:`BlockStore`, :class:`OutboxStore`,
+:class:`JobQueue`, :class:`MaintenanceStore`) and :func:`open_store` only; the SQLite
+implementation is the default, and a server database can be added as another
+:class:`Store` later (docs/store.md).
 """
 
 from __future__ import annotations
 
 from balanced_calendar.store.base import (
+    AuditStore,
+    BlockStore,
     ConsentRecord,
     ErasureRecord,
+    EventStore,
+    Job,
+    JobQueue,
+    MaintenanceStore,
     NotEnrolled,
     OutboxMessage,
+    OutboxStore,
     OwnBlock,
+    PeopleStore,
+    PersonAudit,
     PersonRecord,
     RunRecord,
     Store,
@@ -24,11 +36,20 @@ from balanced_calendar.store.sqlite import SCHEMA_VERSION, SQLiteStore, open_sto
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditStore",
+    "BlockStore",
     "ConsentRecord",
     "ErasureRecord",
+    "EventStore",
+    "Job",
+    "JobQueue",
+    "MaintenanceStore",
     "NotEnrolled",
     "OutboxMessage",
+    "OutboxStore",
     "OwnBlock",
+    "PeopleStore",
+    "PersonAudit",
     "PersonRecord",
     "RunRecord",
     "SQLiteStore",

@@ -1,0 +1,36 @@
+"""The store's errors and the checks its records share (DESIGN.md §9: no raw address in a message)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from balanced_calendar.model import UserError
+
+
+class NotEnrolled(UserError):
+    """The address is not enrolled (or was erased). ``email`` says which.
+
+    The message shows the address masked (``s***@kemenkeu.go.id``), because messages end
+    up in the journal and logs never carry raw addresses (DESIGN.md §9).
+    """
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"{mask_email(email)} is not enrolled",
+                         hint="check the address, or enrol the person first")
+        self.email = email
+
+
+class StoreError(UserError):
+    """The state database cannot do what was asked: busy, full, damaged or too new."""
+
+
+def mask_email(email: str) -> str:
+    """``siti@kemenkeu.go.id`` -> ``s***@kemenkeu.go.id``: recognisable to an operator, not a log leak."""
+    local, _, domain = email.strip().partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def require_aware(value: dt.datetime | None, name: str) -> None:
+    """Raise :class:`ValueError` unless ``value`` is ``None`` or a timezone-aware datetime."""
+    if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+        raise ValueError(f"{name} must be a timezone-aware datetime")

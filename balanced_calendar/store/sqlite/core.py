@@ -1,0 +1,268 @@
+"""The connection every SQLite concern part shares: opening, transactions, migration, hashing.
+
+Decisions (written down because callers rely on them):
+
+- **One connection per store, shared by threads** (``check_same_thread=False``) and
+  serialised by an ``RLock``. SQLite runs one writer at a time anyway, and our
+  statements are short; this keeps transactions simple and honest.
+- **Several processes** (daemon + a CLI command) may open the same file: WAL lets readers
+  run during a write, ``BEGIN IMMEDIATE`` takes the write lock up front (no deadlocking
+  lock upgrades), and ``busy_timeout`` makes a writer wait for the other one. Whole
+  sync runs are serialised with ``exclusive()`` (``flock``).
+- **Durability**: ``synchronous=FULL``. Each commit is fsynced, so a committed outbox
+  "sent" mark, a finished job or a consent record survives power loss, not only ``kill -9``.
+- **Schema**: ``PRAGMA user_version`` is the number of migrations applied; each migration
+  runs in its own transaction together with the version bump (see :mod:`.schema`). A file
+  newer than this code is refused with a :class:`StoreError` (never "downgraded").
+- **Minimisation**: provider uids and addresses are hashed (HMAC-SHA256) under a random
+  32-byte secret created on first open and kept in ``meta``.
+- Files: ``state_dir`` is created 0700, the database 0600 (SQLite gives the ``-wal`` and
+  ``-shm`` files the database's mode). WAL needs a local filesystem (not NFS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from balanced_calendar.model import InputError
+from balanced_calendar.store.errors import NotEnrolled, StoreError
+from balanced_calendar.store.locking import open_private
+from balanced_calendar.store.sqlite.schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "state.sqlite3"
+UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SECRET_KEY = "store.secret"
+
+
+# -- conversions ----------------------------------------------------------------------------
+
+def ts(value: dt.datetime | None) -> str | None:
+    """An aware datetime as sortable UTC text (microseconds kept). Raises InputError if naive."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InputError(f"naive datetime {value.isoformat()} given to the store; use an aware one")
+    return value.astimezone(UTC).strftime(_TS_FORMAT)
+
+
+def from_ts(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
+
+
+def epoch(value: dt.datetime) -> int:
+    """Whole seconds since the epoch (floor), exact for any aware datetime."""
+    return (value - _EPOCH) // dt.timedelta(seconds=1)
+
+
+def from_epoch(seconds: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(seconds=seconds)
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def zone(name: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        log.warning("unknown time zone in a person's record; matching all-day events in UTC")
+        return UTC
+
+
+class SQLiteCore:
+    """One SQLite connection with the plumbing every concern part uses. Not a store by itself."""
+
+    def __init__(self, state_dir: Path, *, busy_timeout: float = 30.0,
+                 migrations: Sequence[Sequence[str]] = MIGRATIONS) -> None:
+        """Open (creating and migrating as needed) ``state_dir/state.sqlite3``.
+
+        Raises :class:`StoreError` when the directory or file cannot be used, the file is
+        not a database, or its schema is newer than ``migrations``.
+        """
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / DB_NAME
+        self._busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        _prepare_dir(self.state_dir)
+        _prepare_file(self.path)
+        try:
+            conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise wrap(exc, self.path) from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch the database to WAL mode (got {mode})",
+                                 hint="keep state_dir on a local filesystem")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA trusted_schema = OFF")
+            self._conn = conn
+            self._migrate(migrations)
+            self._secret = self._ensure_secret()
+        except sqlite3.Error as exc:
+            conn.close()
+            self._conn = None
+            raise wrap(exc, self.path) from None
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
+
+    # -- transactions ---------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("the store is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it is committed or none."""
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise wrap(exc, self.path) from None
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise wrap(exc, self.path) from None
+                raise
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read (one snapshot) under the thread lock."""
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise wrap(exc, self.path) from None
+
+    def _migrate(self, migrations: Sequence[Sequence[str]]) -> None:
+        conn = self._db()
+        known = len(migrations)
+        while True:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > known:
+                raise StoreError(
+                    f"{self.path} was written by a newer balanced-calendar (schema {version}; "
+                    f"this version knows schema {known})",
+                    hint="upgrade balanced-calendar, or restore the backup made before the upgrade")
+            if version == known:
+                return
+            with self._tx() as tx:
+                # Re-read inside the write lock: another process may have migrated meanwhile.
+                current = tx.execute("PRAGMA user_version").fetchone()[0]
+                if current != version:
+                    continue
+                for statement in migrations[version]:
+                    tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {version + 1}")
+            log.info("state database migrated to schema %d", version + 1)
+
+    # -- hashing and people lookups every concern needs ------------------------------------------
+    def _ensure_secret(self) -> bytes:
+        with self._tx() as tx:
+            tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                       (_SECRET_KEY, secrets.token_bytes(32)))
+            return bytes(tx.execute("SELECT value FROM meta WHERE key = ?", (_SECRET_KEY,)).fetchone()[0])
+
+    def _hmac(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _uid_hash(self, uid: str) -> str:
+        return self._hmac(uid)
+
+    def pseudonym(self, email: str) -> str:
+        """The stable pseudonymous id of an address (enrolled or not): ``"p-"`` + 12 hex."""
+        return "p-" + self._hmac(email_key(email))[:12]
+
+    def _person_id(self, conn: sqlite3.Connection, email: str) -> int:
+        """The row id of an enrolled address. Raises :class:`NotEnrolled`."""
+        row = conn.execute("SELECT id FROM people WHERE email_key = ?", (email_key(email),)).fetchone()
+        if row is None:
+            raise NotEnrolled(email)
+        return int(row[0])
+
+    def _person_email(self, conn: sqlite3.Connection, person_id: int) -> str:
+        return str(conn.execute("SELECT email FROM people WHERE id = ?", (person_id,)).fetchone()[0])
+
+    def _person_zone(self, conn: sqlite3.Connection, person_id: int) -> dt.tzinfo:
+        row = conn.execute("SELECT timezone FROM people WHERE id = ?", (person_id,)).fetchone()
+        return zone(row[0])
+
+
+# -- files and errors -----------------------------------------------------------------------
+
+def _prepare_dir(state_dir: Path) -> None:
+    try:
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the state directory {state_dir}: {exc.strerror}",
+                         hint="set service.state_dir to a directory the service user owns "
+                              "(systemd: StateDirectory=balanced-calendar)") from None
+    mode = stat.S_IMODE(state_dir.stat().st_mode)
+    if mode & 0o077:
+        log.warning("state directory %s is accessible to group/others (mode %o); consider chmod 700",
+                    state_dir, mode)
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (its -wal/-shm then inherit the mode)."""
+    fd = open_private(path)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def wrap(exc: sqlite3.Error, path: Path) -> StoreError:
+    """The :class:`StoreError` (with a hint) an operator should see for a SQLite failure."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(f"{path} is busy: another process kept it locked too long",
+                          hint="another balanced-calendar command is probably running; wait for it or stop it")
+    if "full" in lowered:
+        return StoreError(f"{path}: the disk is full", hint="free some space; nothing was half-written")
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return StoreError(f"{path} is damaged or not a balanced-calendar database ({text})",
+                          hint="restore it from a backup, or move it away to start afresh")
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StoreError(f"cannot write {path} ({text})",
+                          hint="check that the service user owns the state directory and its files")
+    return StoreError(f"{path}: database error: {text}")
