@@ -61,6 +61,17 @@ _COLUMNS = (("date", False, 10), ("day", False, 3), ("type", False, 0), ("work",
 TYPE_WIDTH = 30
 
 
+def _pack(items: list[str], width: int, sep: str = " · ") -> list[str]:
+    """``items`` joined by ``sep`` into lines of at most ``width``, breaking only between items."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(sep) + len(item) <= width:
+            lines[-1] += sep + item
+        else:
+            lines.append(item)
+    return lines
+
+
 def to_table(result: AuditResult, policy: Policy, lang: str | None = None) -> str:
     """The human view in ``lang`` (default: the policy's language): one line per day, a legend
     of the headings, then findings with their definitions, then totals."""
@@ -91,9 +102,9 @@ def to_table(result: AuditResult, policy: Policy, lang: str | None = None) -> st
         first, *more = r["type"]
         lines.append(line({**r, "type": first}))
         lines += [line({**blank, "type": part}) for part in more]
-    legend = " · ".join([*(f"{headings[k]} = {texts.text(f'legend.{k}', lang)}"
-                           for k in ("work", "meet", "after", "span", "free")), texts.text("legend.units", lang)])
-    lines += ["", *textwrap.wrap(legend, max(len(header), 60))]
+    legend = [*(f"{headings[k]} = {texts.text(f'legend.{k}', lang)}" for k in ("work", "meet", "after", "span", "free")),
+              texts.text("legend.units", lang)]
+    lines += ["", *_pack(legend, max(len(header), 60))]
     lines.append("")
     if not result.findings:
         lines.append(texts.text("no_findings", lang))

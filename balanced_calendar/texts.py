@@ -75,7 +75,7 @@ UI: dict[str, dict[str, str]] = {
     "policy.hours": {"en": "{start}–{end}", "id": "{start}–{end}"},
     "policy.hours_break": {"en": "{start}–{end} (break {break_start}–{break_end})",
                            "id": "{start}–{end} (istirahat {break_start}–{break_end})"},
-    "policy.season": {"en": "season {name}", "id": "musim {name}"},
+    "policy.season": {"en": "season {name}", "id": "masa {name}"},
     "policy.rules": {"en": "rules:", "id": "aturan:"},
 }
 
