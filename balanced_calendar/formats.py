@@ -78,30 +78,25 @@ def to_table(result: AuditResult, policy: Policy, lang: str | None = None) -> st
     lang = texts.check_language(lang or policy.language)
     lines = [texts.text("title", lang, person=result.person or texts.text("calendar", lang), zone=result.timezone,
                         policy=result.policy, start=result.start, end=result.end), ""]
-    rows = []
+    headings = {key: texts.text(f"col.{key}", lang) for key, _, _ in _COLUMNS}
+    blank = dict.fromkeys(headings, "")
+    rows: list[dict[str, str]] = []
     for d in result.days:
+        first, *more = textwrap.wrap(_day_type(d, lang), TYPE_WIDTH, break_long_words=False) or [""]
         rows.append({"date": d["date"], "day": texts.weekday(dt.date.fromisoformat(d["date"]), lang),
-                     "type": textwrap.wrap(_day_type(d, lang), TYPE_WIDTH, break_long_words=False) or [""],
-                     "work": hours(d["work_minutes"]), "meet": hours(d["meeting_minutes"]),
+                     "type": first, "work": hours(d["work_minutes"]), "meet": hours(d["meeting_minutes"]),
                      "after": hours(d["after_hours_minutes"]),
                      "span": f"{d['first_start']}–{d['last_end']}" if d["first_start"] else "",
                      "free": hours(d["longest_free_minutes"])})
-    headings = {key: texts.text(f"col.{key}", lang) for key, _, _ in _COLUMNS}
-    widths = {key: max(least, len(headings[key]), *(len(part) for r in rows for part in
-                                                     (r[key] if key == "type" else [r[key]])))
-              for key, _, least in _COLUMNS}
+        rows += [{**blank, "type": part} for part in more]  # a long holiday name goes on, never cut
+    widths = {key: max(least, len(headings[key]), *(len(r[key]) for r in rows)) for key, _, least in _COLUMNS}
 
     def line(cells: dict[str, str]) -> str:
         return " ".join(f"{cells[k]:>{widths[k]}}" if right else f"{cells[k]:<{widths[k]}}"
                         for k, right, _ in _COLUMNS).rstrip()
 
     header = line(headings)
-    lines += [header, "-" * len(header)]
-    blank = dict.fromkeys(headings, "")
-    for r in rows:
-        first, *more = r["type"]
-        lines.append(line({**r, "type": first}))
-        lines += [line({**blank, "type": part}) for part in more]
+    lines += [header, "-" * len(header), *(line(r) for r in rows)]
     legend = [*(f"{headings[k]} = {texts.text(f'legend.{k}', lang)}" for k in ("work", "meet", "after", "span", "free")),
               texts.text("legend.units", lang)]
     lines += ["", *_pack(legend, max(len(header), 60))]

@@ -135,9 +135,16 @@ def test_table_in_english_explains_every_heading():
     assert "Total: work 13:15 h, meetings 5:15 h, outside hours 8:00 h" in out
 
 
-def test_holiday_names_are_shown_whole():
+def test_holiday_names_are_shown_whole(tmp_path):
     out = run("audit", "--ics", str(EXAMPLE), *RANGE, "--format", "table").stdout
     assert "2026-12-24 Kam  Cuti Bersama Hari Raya Natal " in out
+    policy = tmp_path / "anniversary.toml"
+    name = "Hari Ulang Tahun Kementerian Keuangan Republik Indonesia ke-80"
+    policy.write_text(f'extends = "asn-id"\n[holidays]\nextra = {{ "2026-12-21" = "{name}" }}\n')
+    out = run("audit", "--ics", str(EXAMPLE), *RANGE, "--policy", str(policy), "--format", "table").stdout
+    rows = out.split("2026-12-21 Sen  ")[1].split("2026-12-22")[0].splitlines()
+    assert len(rows) > 1  # wrapped at spaces onto the following lines, every word kept
+    assert " ".join(re.split(r" {2,}", row.strip())[0] for row in rows) == name
 
 
 def test_table_language_follows_the_policy_unless_asked():
