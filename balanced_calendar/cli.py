@@ -14,6 +14,7 @@ import click
 
 from balanced_calendar import __version__
 from balanced_calendar.model import UserError
+from balanced_calendar.texts import LANGUAGES
 
 log = logging.getLogger("balanced_calendar")
 
@@ -31,6 +32,10 @@ class IsoDate(click.ParamType):
 
 
 DATE = IsoDate()
+
+LANG_OPTION = click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+                           help="Language of the table (id, en; default: the person's, else the policy's). "
+                                "JSON and CSV do not depend on it.")
 
 
 class Cli(click.Group):
@@ -86,8 +91,10 @@ def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> 
 @click.option("--end", type=DATE, help="Last local date, inclusive (default: Sunday of last week).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]),
               help="Output format (default: table on a terminal, json otherwise).")
+@LANG_OPTION
 def audit(source: str | None, person: str | None, config_path: Path, me: str | None, policy_spec: str,
-          zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None) -> None:
+          zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None,
+          lang: str | None) -> None:
     """Audit one calendar (--ics) or an enrolled person (--person): per-day figures and findings."""
     from balanced_calendar.engine import audit_events, read_window
     from balanced_calendar.policyfile import load_policy
@@ -97,7 +104,7 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
     if (source is None) == (person is None):
         raise UserError("give exactly one of --ics FILE|URL or --person ADDRESS")
     if person is not None:
-        _audit_person(Path(config_path), person, zone, start, end, fmt)
+        _audit_person(Path(config_path), person, zone, start, end, fmt, lang)
         return
     policy = load_policy(policy_spec)
     zone = zone or policy.timezone
@@ -107,11 +114,11 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
     with connector_class("ics")(source, owner=me) as connector:
         events = connector.read(read_window(start, end, zone), tz)
     result = audit_events(events, policy, zone=zone, start=start, end=end, person=me or "")
-    _print_audit(result, policy, fmt)
+    _print_audit(result, policy, fmt, lang or policy.language)
 
 
 def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.date | None,
-                  end: dt.date | None, fmt: str | None) -> None:
+                  end: dt.date | None, fmt: str | None, lang: str | None) -> None:
     from balanced_calendar.engine import audit_events
     from balanced_calendar.timezones import load_zone
 
@@ -123,10 +130,10 @@ def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.dat
         events = rt.store.load_events(person.email, dt.datetime.combine(start, dt.time(), tzinfo=tz),
                                       dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
         result = audit_events(events, rt.policy, zone=zone, start=start, end=end, person=person.email)
-        _print_audit(result, rt.policy, fmt)
+        _print_audit(result, rt.policy, fmt, lang or person.language)
 
 
-def _print_audit(result, policy, fmt: str | None) -> None:  # type: ignore[no-untyped-def]
+def _print_audit(result, policy, fmt: str | None, lang: str) -> None:  # type: ignore[no-untyped-def]
     from balanced_calendar import formats
 
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
@@ -135,7 +142,7 @@ def _print_audit(result, policy, fmt: str | None) -> None:  # type: ignore[no-un
     elif fmt == "csv":
         click.echo(formats.to_csv(result), nl=False)
     else:
-        click.echo(formats.to_table(result, policy), nl=False)
+        click.echo(formats.to_table(result, policy, lang), nl=False)
 
 
 @cli.command()
@@ -157,23 +164,33 @@ def demo(out_dir: Path, start: dt.date, weeks: int, people: int) -> None:
 
 @cli.command("policy")
 @click.argument("spec", default="asn-id")
-def policy_cmd(spec: str) -> None:
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+              help="Language of the definitions (id, en; default: the policy's).")
+def policy_cmd(spec: str, lang: str | None) -> None:
     """Show a policy (preset name or TOML path) with every rule's definition."""
-    from balanced_calendar import formats
-    from balanced_calendar.model.policy import WEEKDAYS
+    from balanced_calendar import texts
+    from balanced_calendar.model.policy import WEEKDAYS, DayHours, hhmm
     from balanced_calendar.policyfile import load_policy
 
     p = load_policy(spec)
+    lang = lang or p.language
+
+    def shown(h: DayHours) -> str:
+        if h.break_start is None or h.break_end is None:
+            return texts.text("policy.hours", lang, start=hhmm(h.start), end=hhmm(h.end))
+        return texts.text("policy.hours_break", lang, start=hhmm(h.start), end=hhmm(h.end),
+                          break_start=hhmm(h.break_start), break_end=hhmm(h.break_end))
+
     click.echo(f"{p.name}: {p.description}")
-    click.echo(f"language {p.language}, zone {p.timezone}")
+    click.echo(texts.text("policy.about", lang, language=p.language, zone=p.timezone))
     for weekday in range(1, 8):
         hours = p.hours.get(weekday) if weekday in p.workweek else None
-        click.echo(f"  {WEEKDAYS[weekday - 1]}: {hours.describe() if hours else 'off'}")
+        click.echo(f"  {WEEKDAYS[weekday - 1]}: {shown(hours) if hours else texts.text('day.off', lang)}")
     for season in p.seasons:
-        click.echo(f"  season {season.name}: " + ", ".join(
-            f"{WEEKDAYS[d - 1]} {h.describe()}" for d, h in sorted(season.hours.items())))
-    click.echo("rules:")
-    for rule, text in formats.definitions(p).items():
+        click.echo(f"  {texts.text('policy.season', lang, name=season.name)}: " + ", ".join(
+            f"{WEEKDAYS[d - 1]} {shown(h)}" for d, h in sorted(season.hours.items())))
+    click.echo(texts.text("policy.rules", lang))
+    for rule, text in texts.definitions(p, lang).items():
         click.echo(f"  {rule}: {text}")
 
 
@@ -224,7 +241,7 @@ def keygen(out_path: Path) -> None:
 @click.option("--email", required=True, help="The person's address.")
 @click.option("--calendar", help="ICS: the file path or published URL (stored encrypted).")
 @click.option("--timezone", "zone", help="IANA zone (default: their [[people]] entry, then [service]).")
-@click.option("--language", type=click.Choice(["id", "en"]))
+@click.option("--language", type=click.Choice(LANGUAGES))
 @click.option("--team")
 @click.option("--protect", is_flag=True, help="Allow writing focus/recovery blocks (write scope).")
 @click.option("--no-digest", is_flag=True, help="Do not send the weekly digest.")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from balanced_calendar.model import ConfigError, InputError
+from balanced_calendar.texts import LANGUAGES
 from balanced_calendar.timezones import load_zone
 from balanced_calendar.tomlcheck import Checker, join, load_toml, non_negative, positive
 
@@ -36,7 +37,6 @@ DEFAULT_TIMEZONE = "Asia/Jakarta"
 DEFAULT_LANGUAGE = "id"
 DEFAULT_POLICY = "asn-id"
 DEFAULT_K = 5
-LANGUAGES = ("id", "en")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: connectors configured by a section of their own, whether or not already registered
 PROVIDER_CONNECTORS = ("caldav", "exchange", "google", "microsoft")

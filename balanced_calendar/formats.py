@@ -1,4 +1,7 @@
-"""Render an :class:`AuditResult` as JSON (the contract), CSV (one row per day) or a table."""
+"""Render an :class:`AuditResult` as JSON (the contract), CSV (one row per day) or a table.
+
+JSON and CSV carry no texts and never depend on a language; the table reads every word from
+:mod:`balanced_calendar.texts`."""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import csv
 import datetime as dt
 import io
 import json
+import textwrap
 from collections import defaultdict
 from typing import Any
 
+from balanced_calendar import texts
 from balanced_calendar.model import AuditResult, Finding, Policy
-from policies import RULES
+from balanced_calendar.texts import hours
 
 DAY_FIELDS = ("date", "is_workday", "holiday", "on_leave", "work_minutes", "meeting_minutes",
               "after_hours_minutes", "first_start", "last_end", "longest_free_minutes")
@@ -41,89 +46,73 @@ def to_csv(result: AuditResult) -> str:
     return out.getvalue()
 
 
-def hours(minutes: int | None) -> str:
-    if minutes is None:
-        return "–"
-    return f"{minutes // 60}:{minutes % 60:02d}"
+def _day_type(day: dict[str, Any], lang: str) -> str:
+    if day["holiday"]:
+        return str(day["holiday"])
+    if day["on_leave"]:
+        return texts.text("day.leave", lang)
+    return texts.text("day.workday" if day["is_workday"] else "day.off", lang)
 
 
-def definitions(policy: Policy) -> dict[str, str]:
-    """Each rule's one-sentence definition with the policy's numbers filled in."""
-    th = policy.thresholds
-    values = {name: getattr(th, name) for name in th.__dataclass_fields__}
-    values.update(meeting_start=f"{policy.meeting_window[0] // 60:02d}:{policy.meeting_window[0] % 60:02d}",
-                  meeting_end=f"{policy.meeting_window[1] // 60:02d}:{policy.meeting_window[1] % 60:02d}",
-                  meeting_share_pct=f"{th.meeting_share * 100:g}")
-    for key, value in list(values.items()):
-        if isinstance(value, float) and value.is_integer():
-            values[key] = int(value)
-    return {rule.RULE: rule.DEFINITION.format(**values) for rule in RULES}
+#: table columns: (key, right-aligned, narrowest width)
+_COLUMNS = (("date", False, 10), ("day", False, 3), ("type", False, 0), ("work", True, 6), ("meet", True, 6),
+            ("after", True, 6), ("span", False, 11), ("free", True, 5))
+#: a day type (holiday name) longer than this wraps onto more lines, at spaces
+TYPE_WIDTH = 30
 
 
-def describe(f: Finding) -> str:
-    """A finding in plain English."""
-    x = f.fields
-    match f.rule:
-        case "overtime_streak":
-            return f"{x['days']} overtime days in a row, {x['start']} to {x['end']}"
-        case "weekend_work":
-            return f"{hours(x['minutes'])} h of work on {x['date']} (weekend)"
-        case "holiday_work":
-            return f"{hours(x['minutes'])} h of work on {x['date']} ({x['holiday']})"
-        case "leave_work":
-            return f"{hours(x['minutes'])} h of work on {x['date']} while on leave"
-        case "after_hours":
-            return f"{hours(x['minutes'])} h outside working hours on {x['date']}"
-        case "out_of_window_meeting":
-            return f"meeting {x['start']}–{x['end']} on {x['date']} outside the meeting window"
-        case "break_overlap":
-            return f"meeting {x['start']}–{x['end']} on {x['date']} takes the break"
-        case "short_rest":
-            return f"only {hours(x['rest_minutes'])} h of rest before {x['date']}"
-        case "long_day":
-            return f"{hours(x['span_minutes'])} h from first start to last end on {x['date']}"
-        case "back_to_back":
-            return f"back-to-back meetings {x['start']}–{x['end']} on {x['date']} ({hours(x['minutes'])} h)"
-        case "focus_deficit":
-            return f"longest free stretch on {x['date']} only {hours(x['longest_free_minutes'])} h"
-        case "meeting_overload":
-            return f"{hours(x['minutes'])} h of meetings in {x['week']} (limit {hours(x['limit_minutes'])} h)"
-    return f"{f.rule}: {dict(x)}"
-
-
-def to_table(result: AuditResult, policy: Policy) -> str:
-    """The human view: one line per day, then findings with their definitions, then totals."""
-    lines = [f"{result.person or 'calendar'} · {result.timezone} · policy {result.policy} · "
-             f"{result.start} → {result.end}", ""]
-    header = f"{'date':<10} {'day':<3} {'type':<22} {'work':>6} {'meet':>6} {'after':>6} {'span':<11} {'free':>5}"
-    lines += [header, "-" * len(header)]
-    for d in result.days:
-        if d["holiday"]:
-            kind = d["holiday"][:22]
-        elif d["on_leave"]:
-            kind = "leave"
-        elif d["is_workday"]:
-            kind = "workday"
+def _pack(items: list[str], width: int, sep: str = " · ") -> list[str]:
+    """``items`` joined by ``sep`` into lines of at most ``width``, breaking only between items."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(sep) + len(item) <= width:
+            lines[-1] += sep + item
         else:
-            kind = "off"
-        span = f"{d['first_start']}–{d['last_end']}" if d["first_start"] else ""
-        weekday = dt.date.fromisoformat(d["date"]).strftime("%a")
-        lines.append(f"{d['date']:<10} {weekday:<3} {kind:<22} {hours(d['work_minutes']):>6} "
-                     f"{hours(d['meeting_minutes']):>6} {hours(d['after_hours_minutes']):>6} {span:<11} "
-                     f"{hours(d['longest_free_minutes']):>5}")
+            lines.append(item)
+    return lines
+
+
+def to_table(result: AuditResult, policy: Policy, lang: str | None = None) -> str:
+    """The human view in ``lang`` (default: the policy's language): one line per day, a legend
+    of the headings, then findings with their definitions, then totals."""
+    lang = texts.check_language(lang or policy.language)
+    lines = [texts.text("title", lang, person=result.person or texts.text("calendar", lang), zone=result.timezone,
+                        policy=result.policy, start=result.start, end=result.end), ""]
+    headings = {key: texts.text(f"col.{key}", lang) for key, _, _ in _COLUMNS}
+    blank = dict.fromkeys(headings, "")
+    rows: list[dict[str, str]] = []
+    for d in result.days:
+        first, *more = textwrap.wrap(_day_type(d, lang), TYPE_WIDTH, break_long_words=False) or [""]
+        rows.append({"date": d["date"], "day": texts.weekday(dt.date.fromisoformat(d["date"]), lang),
+                     "type": first, "work": hours(d["work_minutes"]), "meet": hours(d["meeting_minutes"]),
+                     "after": hours(d["after_hours_minutes"]),
+                     "span": f"{d['first_start']}–{d['last_end']}" if d["first_start"] else "",
+                     "free": hours(d["longest_free_minutes"])})
+        rows += [{**blank, "type": part} for part in more]  # a long holiday name goes on, never cut
+    widths = {key: max(least, len(headings[key]), *(len(r[key]) for r in rows)) for key, _, least in _COLUMNS}
+
+    def line(cells: dict[str, str]) -> str:
+        return " ".join(f"{cells[k]:>{widths[k]}}" if right else f"{cells[k]:<{widths[k]}}"
+                        for k, right, _ in _COLUMNS).rstrip()
+
+    header = line(headings)
+    lines += [header, "-" * len(header), *(line(r) for r in rows)]
+    legend = [*(f"{headings[k]} = {texts.text(f'legend.{k}', lang)}" for k in ("work", "meet", "after", "span", "free")),
+              texts.text("legend.units", lang)]
+    lines += ["", *_pack(legend, max(len(header), 60))]
     lines.append("")
     if not result.findings:
-        lines.append("No findings. Well balanced.")
+        lines.append(texts.text("no_findings", lang))
     else:
-        defs = definitions(policy)
-        lines.append(f"Findings ({len(result.findings)}):")
+        defs = texts.definitions(policy, lang)
+        lines.append(texts.text("findings", lang, count=len(result.findings)))
         seen: set[str] = set()
         for f in result.findings:
             if f.rule not in seen:
                 seen.add(f.rule)
                 lines.append(f"  {f.rule} — {defs.get(f.rule, '')}")
-            lines.append(f"    • {describe(f)}")
+            lines.append(f"    • {texts.describe(f, lang)}")
     s = result.summary()
-    lines += ["", f"Total: work {hours(s['work_minutes'])} h, meetings {hours(s['meeting_minutes'])} h, "
-                  f"outside hours {hours(s['after_hours_minutes'])} h"]
+    lines += ["", texts.text("total", lang, work=s["work_minutes"], meetings=s["meeting_minutes"],
+                             after=s["after_hours_minutes"])]
     return "\n".join(lines) + "\n"

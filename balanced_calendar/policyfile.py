@@ -15,13 +15,13 @@ from typing import Any
 from balanced_calendar.holidaycal import NAMED_SEASONS, CountryHolidays, DateRanges
 from balanced_calendar.model import ConfigError, DayHours, PlannerSettings, Policy, Season, Thresholds
 from balanced_calendar.model.policy import WEEKDAYS, NoHolidays
+from balanced_calendar.texts import LANGUAGES
 from balanced_calendar.timezones import load_zone
 from balanced_calendar.model import InputError
 from balanced_calendar.tomlcheck import Checker, deep_merge, join, load_toml, non_negative, positive, share
 
 TOP_KEYS = ("name", "description", "extends", "language", "timezone", "workweek", "hours",
             "seasons", "holidays", "meetings", "planner", "thresholds")
-LANGUAGES = ("id", "en")
 
 
 def preset_names() -> list[str]:

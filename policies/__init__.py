@@ -1,8 +1,15 @@
 """Audit rules, one module each, and the policy presets (``presets/*.toml``).
 
-Every rule module exposes ``RULE`` (its id in the ``audit`` contract), ``DEFINITION``
-(one sentence, printed in digests) and ``evaluate(timeline, policy) -> list[Finding]``,
-a pure function over one person's :class:`~balanced_calendar.model.Timeline`.
+Every rule module exposes ``RULE`` (its id in the ``audit`` contract), its texts per
+language (STYLE.md §14; read them through :mod:`balanced_calendar.texts`, never directly) and
+``evaluate(timeline, policy) -> list[Finding]``, a pure function over one person's
+:class:`~balanced_calendar.model.Timeline`:
+
+- ``DEFINITION = {"en": ..., "id": ...}``: the rule in one sentence, a format string over the
+  policy's values (``{after_hours_minutes}``, ``{meeting_start}``, ...);
+- ``DESCRIBE = {"en": ..., "id": ...}``: one finding in one sentence, a format string over the
+  finding's fields; ``{minutes:h}`` shows a number of minutes as ``h:mm``.
+
 Rules depend on :mod:`balanced_calendar.model` only.
 """
 

@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "after_hours"
-DEFINITION = "a workday with at least {after_hours_minutes} minutes of work outside working hours"
+DEFINITION: dict[str, str] = {
+    "en": "a workday with at least {after_hours_minutes} minutes of work outside working hours",
+    "id": "hari kerja dengan sedikitnya {after_hours_minutes} menit kerja di luar jam kerja",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{minutes:h} h outside working hours on {date}",
+    "id": "{minutes:h} jam di luar jam kerja pada {date}",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

@@ -8,8 +8,16 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "back_to_back"
-DEFINITION = ("two or more meetings with less than {back_to_back_gap_minutes} minutes between them, "
-              "together lasting at least {back_to_back_span_minutes} minutes")
+DEFINITION: dict[str, str] = {
+    "en": ("two or more meetings with less than {back_to_back_gap_minutes} minutes between them, "
+           "together lasting at least {back_to_back_span_minutes} minutes"),
+    "id": ("dua rapat atau lebih dengan jeda kurang dari {back_to_back_gap_minutes} menit, "
+           "yang bersama-sama berlangsung sedikitnya {back_to_back_span_minutes} menit"),
+}
+DESCRIBE: dict[str, str] = {
+    "en": "back-to-back meetings {start}–{end} on {date} ({minutes:h} h)",
+    "id": "rapat beruntun {start}–{end} pada {date} ({minutes:h} jam)",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

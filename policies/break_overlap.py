@@ -7,7 +7,14 @@ import numpy as np
 from balanced_calendar.model import Finding, Policy, Timeline
 
 RULE = "break_overlap"
-DEFINITION = "a meeting that takes at least {break_overlap_minutes} minutes of the break"
+DEFINITION: dict[str, str] = {
+    "en": "a meeting that takes at least {break_overlap_minutes} minutes of the break",
+    "id": "rapat yang memakan sedikitnya {break_overlap_minutes} menit waktu istirahat",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "meeting {start}–{end} on {date} takes the break",
+    "id": "rapat {start}–{end} pada {date} memakan waktu istirahat",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

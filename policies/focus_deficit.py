@@ -8,8 +8,16 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "focus_deficit"
-DEFINITION = ("a workday without {focus_min_minutes} uninterrupted minutes inside working hours "
-              "(outside the break and meetings)")
+DEFINITION: dict[str, str] = {
+    "en": ("a workday without {focus_min_minutes} uninterrupted minutes inside working hours "
+           "(outside the break and meetings)"),
+    "id": ("hari kerja tanpa {focus_min_minutes} menit waktu fokus tanpa gangguan dalam jam kerja "
+           "(di luar istirahat dan rapat)"),
+}
+DESCRIBE: dict[str, str] = {
+    "en": "longest free stretch on {date} only {longest_free_minutes:h} h",
+    "id": "waktu luang terpanjang pada {date} hanya {longest_free_minutes:h} jam",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "holiday_work"
-DEFINITION = "any work on a public holiday or collective leave day (cuti bersama) in the workweek"
+DEFINITION: dict[str, str] = {
+    "en": "any work on a public holiday or collective leave day (cuti bersama) in the workweek",
+    "id": "ada waktu kerja pada hari libur nasional atau cuti bersama yang jatuh pada hari kerja",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{minutes:h} h of work on {date} ({holiday})",
+    "id": "{minutes:h} jam kerja pada {date} ({holiday})",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

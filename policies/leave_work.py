@@ -8,7 +8,15 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "leave_work"
-DEFINITION = "any work on a day of leave (out of office all day, or for at least half the working hours)"
+DEFINITION: dict[str, str] = {
+    "en": "any work on a day of leave (out of office all day, or for at least half the working hours)",
+    "id": ("ada waktu kerja pada hari cuti (tidak masuk kantor sepanjang hari, atau sedikitnya separuh "
+           "jam kerja)"),
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{minutes:h} h of work on {date} while on leave",
+    "id": "{minutes:h} jam kerja pada {date} saat cuti",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

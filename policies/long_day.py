@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "long_day"
-DEFINITION = "more than {long_day_minutes} minutes from the first start to the last end of a day"
+DEFINITION: dict[str, str] = {
+    "en": "more than {long_day_minutes} minutes from the first start to the last end of a day",
+    "id": "lebih dari {long_day_minutes} menit dari mulai pertama hingga selesai terakhir dalam sehari",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{span_minutes:h} h from first start to last end on {date}",
+    "id": "{span_minutes:h} jam dari mulai pertama hingga selesai terakhir pada {date}",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "meeting_overload"
-DEFINITION = "a week in which meetings take more than {meeting_share_pct}% of working hours (breaks excluded)"
+DEFINITION: dict[str, str] = {
+    "en": "a week in which meetings take more than {meeting_share_pct}% of working hours (breaks excluded)",
+    "id": "pekan dengan waktu rapat lebih dari {meeting_share_pct}% jam kerja (tanpa waktu istirahat)",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{minutes:h} h of meetings in {week} (limit {limit_minutes:h} h)",
+    "id": "{minutes:h} jam rapat pada pekan {week} (batas {limit_minutes:h} jam)",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

@@ -7,7 +7,14 @@ import numpy as np
 from balanced_calendar.model import Finding, Policy, Timeline
 
 RULE = "out_of_window_meeting"
-DEFINITION = "a meeting on a workday that starts before {meeting_start} or ends after {meeting_end}"
+DEFINITION: dict[str, str] = {
+    "en": "a meeting on a workday that starts before {meeting_start} or ends after {meeting_end}",
+    "id": "rapat pada hari kerja yang dimulai sebelum pukul {meeting_start} atau berakhir setelah pukul {meeting_end}",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "meeting {start}–{end} on {date} outside the meeting window",
+    "id": "rapat {start}–{end} pada {date} di luar jam rapat",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

@@ -7,9 +7,18 @@ import numpy as np
 from balanced_calendar.model import Finding, Policy, Timeline
 
 RULE = "overtime_streak"
-DEFINITION = ("{overtime_streak_days} or more overtime days in a row (a day with at least "
-              "{overtime_day_minutes} minutes outside working hours); a workday without overtime ends "
-              "the run, a weekend or holiday without overtime is skipped")
+DEFINITION: dict[str, str] = {
+    "en": ("{overtime_streak_days} or more overtime days in a row (a day with at least "
+           "{overtime_day_minutes} minutes outside working hours); a workday without overtime ends "
+           "the run, a weekend or holiday without overtime is skipped"),
+    "id": ("{overtime_streak_days} hari lembur atau lebih berturut-turut (hari dengan sedikitnya "
+           "{overtime_day_minutes} menit kerja di luar jam kerja); hari kerja tanpa lembur memutus "
+           "rangkaian, akhir pekan atau hari libur tanpa lembur dilewati"),
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{days} overtime days in a row, {start} to {end}",
+    "id": "{days} hari lembur berturut-turut, {start} s.d. {end}",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

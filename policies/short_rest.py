@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "short_rest"
-DEFINITION = "less than {min_rest_hours} hours between the end of one day's work and the start of the next"
+DEFINITION: dict[str, str] = {
+    "en": "less than {min_rest_hours} hours between the end of one day's work and the start of the next",
+    "id": "kurang dari {min_rest_hours} jam antara selesai kerja satu hari dan mulai kerja hari berikutnya",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "only {rest_minutes:h} h of rest before {date}",
+    "id": "hanya {rest_minutes:h} jam istirahat sebelum {date}",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

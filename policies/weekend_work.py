@@ -8,7 +8,14 @@ from balanced_calendar.model import Finding, Policy, Timeline
 from policies._shared import minutes
 
 RULE = "weekend_work"
-DEFINITION = "any work on a day outside the workweek"
+DEFINITION: dict[str, str] = {
+    "en": "any work on a day outside the workweek",
+    "id": "ada waktu kerja pada hari di luar pekan kerja (akhir pekan)",
+}
+DESCRIBE: dict[str, str] = {
+    "en": "{minutes:h} h of work on {date} (weekend)",
+    "id": "{minutes:h} jam kerja pada {date} (akhir pekan)",
+}
 
 
 def evaluate(t: Timeline, p: Policy) -> list[Finding]:

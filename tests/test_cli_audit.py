@@ -67,7 +67,7 @@ def test_csv_has_one_row_per_day_with_the_rules_that_fired():
 
 
 def test_table_is_readable_and_explains_the_rules():
-    proc = run("audit", "--ics", str(EXAMPLE), *ARGS, "--format", "table")
+    proc = run("audit", "--ics", str(EXAMPLE), *ARGS, "--format", "table", "--lang", "en")  # asn-id: id by default
     assert proc.returncode == 0, proc.stderr
     assert "2026-12-14 Mon workday" in proc.stdout
     assert "3 overtime days in a row, 2026-12-14 to 2026-12-16" in proc.stdout

@@ -129,6 +129,19 @@ def test_enroll_sync_audit_status_and_unenroll(site):
     assert again.returncode == 2 and "not enrolled" in again.stderr
 
 
+def test_audit_table_speaks_the_persons_language(site):
+    config = str(site / "config.toml")
+    assert cli("enroll", "--config", config, "--provider", "ics", "--email", RINA, "--yes",
+               "--language", "en").returncode == 0
+    args = ["audit", "--config", config, "--person", RINA, "--start", "2026-12-14", "--end", "2026-12-20",
+            "--format", "table"]
+    english = cli(*args)  # service and policy are Indonesian; Rina chose English
+    assert english.returncode == 0, english.stderr
+    assert "2026-12-14 Mon workday" in english.stdout and "Total: work" in english.stdout
+    indonesian = cli(*args, "--lang", "id")
+    assert "2026-12-14 Sen  hari kerja" in indonesian.stdout and "Total: kerja" in indonesian.stdout
+
+
 def test_protect_on_a_read_only_provider_is_refused_before_the_consent_text(site):
     proc = cli("enroll", "--config", str(site / "config.toml"), "--provider", "ics", "--email", RINA,
                "--protect", "--yes", "--language", "en")
