@@ -318,6 +318,11 @@ def status(config_path: Path, show_addresses: bool) -> None:
             nd = next_digest(p, now)
             click.echo(f"{_who(p, show_addresses):<28} {last_ok:<17} "
                        f"{nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off':<22} {error}")
+        gone = [p for p in rt.store.list_people() if rt.config.person(p.email) is None]
+        if gone:
+            click.echo(f"{len(gone)} enrolled but not in the config (their settings are as enrolled; "
+                       f"nothing is erased until `balanced-calendar unenroll`): "
+                       + ", ".join(_who(p, show_addresses) for p in gone))
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -142,8 +143,8 @@ def record(rt: Runtime, prepared: Prepared, result: Enrolled) -> PersonRecord:
         email=person.email, at=person.enrolled_at or rt.clock(), scopes=tuple(scopes),
         purposes=PURPOSES + (PROTECT_PURPOSES if person.protect else ()),
         text_version=CONSENT_VERSION, language=person.language)
-    stored = rt.store.enroll(person, consent)
-    rt.save_credentials(person.email, plugin.name, secret)
+    blob = rt.vault.encrypt(json.dumps(secret, sort_keys=True).encode())
+    stored = rt.store.enroll(person, consent, credentials=(plugin.name, blob))  # one transaction
     log.info("enrolled %s (%s, protect=%s)", stored.pseudonym, plugin.name, person.protect)
     return stored
 

@@ -107,8 +107,10 @@ def default_settings(name: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)(name=name)
 
 
-def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clock: Clock = utc_now) -> Runtime:
-    """Open the store and vault for ``config``.
+def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clock: Clock = utc_now,
+                 reconcile_people: bool = True) -> Runtime:
+    """Open the store and vault for ``config``; people's stored settings follow the config
+    (:mod:`balanced_calendar.reconcile`) unless ``reconcile_people`` is false.
 
     Raises :class:`UserError` when the key is missing, unsafe or does not match the store.
     """
@@ -118,6 +120,10 @@ def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clo
     try:
         check_store_key(vault, store)
         policy = load_policy(config.service.policy)
+        if reconcile_people:
+            from balanced_calendar.reconcile import reconcile
+
+            reconcile(config, store)
     except BaseException:
         store.close()
         raise

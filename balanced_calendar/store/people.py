@@ -65,8 +65,10 @@ class PeopleStore(Protocol):
         """
 
     @abstractmethod
-    def enroll(self, person: PersonRecord, consent: ConsentRecord) -> PersonRecord:
-        """:meth:`upsert_person` and :meth:`add_consent` in one transaction.
+    def enroll(self, person: PersonRecord, consent: ConsentRecord,
+               credentials: tuple[str, bytes] | None = None) -> PersonRecord:
+        """:meth:`upsert_person`, :meth:`add_consent` and, when given, :meth:`put_credentials`
+        (``(provider, vault-encrypted blob)``) in one transaction.
 
         Raises :class:`~balanced_calendar.model.InputError` when the consent belongs to
         another address.

@@ -46,12 +46,15 @@ class SQLitePeople(SQLiteCore):
         with self._tx() as tx:
             return self._upsert_person(tx, person)
 
-    def enroll(self, person: PersonRecord, consent: ConsentRecord) -> PersonRecord:
+    def enroll(self, person: PersonRecord, consent: ConsentRecord,
+               credentials: tuple[str, bytes] | None = None) -> PersonRecord:
         if email_key(consent.email) != email_key(person.email):
             raise InputError("the consent record belongs to a different address than the person")
         with self._tx() as tx:
             record = self._upsert_person(tx, person)
             self._add_consent(tx, consent)
+            if credentials is not None:
+                self._put_credentials(tx, person.email, *credentials)
             return record
 
     def _get_person(self, conn: sqlite3.Connection, email: str) -> PersonRecord:
@@ -94,15 +97,18 @@ class SQLitePeople(SQLiteCore):
 
     # -- credentials ----------------------------------------------------------------------------
     def put_credentials(self, email: str, provider: str, blob: bytes) -> None:
+        with self._tx() as tx:
+            self._put_credentials(tx, email, provider, blob)
+
+    def _put_credentials(self, tx: sqlite3.Connection, email: str, provider: str, blob: bytes) -> None:
         if not isinstance(blob, (bytes, bytearray)):
             raise TypeError("credentials must be bytes encrypted by the vault")
-        with self._tx() as tx:
-            pid = self._person_id(tx, email)
-            tx.execute(
-                """INSERT INTO credentials(person_id, provider, blob, updated_at) VALUES (?, ?, ?, ?)
-                   ON CONFLICT(person_id, provider) DO UPDATE SET blob = excluded.blob,
-                                                               updated_at = excluded.updated_at""",
-                (pid, provider, bytes(blob), ts(dt.datetime.now(UTC))))
+        pid = self._person_id(tx, email)
+        tx.execute(
+            """INSERT INTO credentials(person_id, provider, blob, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT(person_id, provider) DO UPDATE SET blob = excluded.blob,
+                                                           updated_at = excluded.updated_at""",
+            (pid, provider, bytes(blob), ts(dt.datetime.now(UTC))))
 
     def get_credentials(self, email: str, provider: str | None = None) -> bytes | None:
         with self._read() as conn:

@@ -1,0 +1,69 @@
+"""The config file is the truth for a person's settings; the store follows it.
+
+At start and at every reload the service compares each enrolled person's record with their
+``[[people]]`` entry (zone, language, team, ``protect``, ``digest``, calendar) and updates
+the record, logging which fields changed (by pseudonym, never address). A person enrolled
+but no longer in the config is reported, never erased: erasure is an explicit ``unenroll``.
+A changed zone or calendar also resets that person's change token, so the next sync reads
+their calendar whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from balanced_calendar.config import Config, PersonConfig
+from balanced_calendar.store import PersonRecord, Store, SyncState
+from connectors import provider
+
+log = logging.getLogger(__name__)
+
+#: record fields the config owns, in the order they are reported
+OWNED = ("timezone", "language", "team", "protect", "digest", "calendar")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a reconciliation did: per pseudonym the changed fields; who is not configured."""
+
+    changed: dict[str, tuple[str, ...]]
+    not_in_config: tuple[str, ...]
+
+
+def wanted(person: PersonRecord, cfg: PersonConfig) -> PersonRecord:
+    """``person`` with the settings of their config entry."""
+    calendar = provider(person.connector).calendar_key(cfg.calendar) if cfg.calendar else person.calendar
+    return replace(person, timezone=cfg.timezone, language=cfg.language, team=cfg.team,
+                   protect=cfg.protect, digest=cfg.digest, calendar=calendar)
+
+
+def reconcile(config: Config, store: Store) -> Reconciled:
+    """Bring every enrolled person's record in line with ``config``; see the module doc."""
+    changed: dict[str, tuple[str, ...]] = {}
+    missing: list[str] = []
+    for person in store.list_people():
+        cfg = config.person(person.email)
+        if cfg is None:
+            missing.append(person.pseudonym)
+            continue
+        if cfg.connector != person.connector:
+            log.warning("%s: the config names the %s connector but they enrolled with %s; "
+                        "re-enroll them to switch", person.pseudonym, cfg.connector, person.connector)
+            continue
+        target = wanted(person, cfg)
+        fields = tuple(name for name in OWNED if getattr(target, name) != getattr(person, name))
+        if not fields:
+            continue
+        store.upsert_person(target)
+        if {"timezone", "calendar"} & set(fields):
+            old = store.get_sync_state(person.email, person.calendar)
+            store.set_sync_state(SyncState(email=person.email, calendar=person.calendar, token=None,
+                                           window_start=None, window_end=None, last_sync=old.last_sync,
+                                           last_error=old.last_error))
+        changed[person.pseudonym] = fields
+        log.info("settings of %s follow the config: %s changed", person.pseudonym, ", ".join(fields))
+    if missing:
+        log.info("%d enrolled people are not in the config (%s); their data stays until "
+                    "`balanced-calendar unenroll`", len(missing), ", ".join(missing))
+    return Reconciled(changed, tuple(missing))
