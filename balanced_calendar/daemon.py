@@ -37,15 +37,19 @@ C = TypeVar("C")
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One recurring job. Exactly one of ``every_seconds`` / ``weekly_at`` / ``daily_at``."""
+    """One recurring job, every ``every_seconds`` (± ``jitter_seconds``).
+
+    Wall-clock schedules (a digest on Monday 07:00 in each person's zone) are not jobs of
+    the daemon: they are computed by :mod:`balanced_calendar.due` at every tick, with
+    catch-up after downtime. ``quiet`` jobs log their end at debug level only.
+    """
 
     name: str
     run: Callable[[threading.Event], Any]
-    every_seconds: int | None = None
+    every_seconds: int
     jitter_seconds: int = 0
-    weekly_at: tuple[str, str, str] | None = None  # (weekday, "HH:MM", zone)
-    daily_at: tuple[str, str] | None = None         # ("HH:MM", zone)
     run_at_start: bool = False
+    quiet: bool = False
 
 
 @dataclass
@@ -96,7 +100,8 @@ class Daemon(Generic[C]):
         started = time.monotonic()
         try:
             spec.run(self.stop_event)
-            log.info("job %s finished in %.1f s", spec.name, time.monotonic() - started)
+            log.log(logging.DEBUG if spec.quiet else logging.INFO, "job %s finished in %.1f s",
+                    spec.name, time.monotonic() - started)
         except UserError as exc:
             log.error("job %s failed: %s", spec.name, exc)
         except Exception as exc:  # a bug in one job must not take the service down
@@ -105,18 +110,11 @@ class Daemon(Generic[C]):
     def _install(self, config: C) -> None:
         self._scheduler.clear()
         for spec in self.jobs(config, self.stop_event):
-            if spec.every_seconds:
-                low = max(1, spec.every_seconds - spec.jitter_seconds)
-                job = self._scheduler.every(low)
-                if spec.jitter_seconds:
-                    job = job.to(spec.every_seconds + spec.jitter_seconds)
-                job.seconds.do(self._launch, spec)
-            elif spec.weekly_at:
-                weekday, at, zone = spec.weekly_at
-                getattr(self._scheduler.every(), weekday).at(at, zone).do(self._launch, spec)
-            elif spec.daily_at:
-                at, zone = spec.daily_at
-                self._scheduler.every().day.at(at, zone).do(self._launch, spec)
+            low = max(1, spec.every_seconds - spec.jitter_seconds)
+            job = self._scheduler.every(low)
+            if spec.jitter_seconds:
+                job = job.to(spec.every_seconds + spec.jitter_seconds)
+            job.seconds.do(self._launch, spec)
             if spec.run_at_start:
                 self._launch(spec)
         log.info("scheduled %d job(s)", len(self._scheduler.get_jobs()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from balanced_calendar.config import Config, load_config
 from balanced_calendar.daemon import Daemon, JobSpec
+from balanced_calendar.due import Every, Handler, JobKind, JobRunner, Subject
 from balanced_calendar.runtime import Clock, open_runtime, utc_now
 from balanced_calendar.sdnotify import Notifier
 from balanced_calendar.store import PersonRecord
@@ -28,6 +30,9 @@ from balanced_calendar.sync import sync_all
 from balanced_calendar.timezones import load_zone
 
 log = logging.getLogger(__name__)
+
+#: seconds between two looks at what is due
+TICK_SECONDS = 30
 
 #: the longest a stop may take: in-flight work is abandoned after this (systemd: TimeoutStopSec=35)
 STOP_TIMEOUT = 30.0
@@ -51,20 +56,41 @@ class Service:
     def __init__(self, *, environ: Mapping[str, str] = os.environ, clock: Clock = utc_now) -> None:
         self.environ = environ
         self.clock = clock
+        #: names this instance in job leases (``status`` shows who ran what)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.last = "starting"
         self._progress: str | None = None
 
     def jobs(self, config: Config, stop: threading.Event) -> Sequence[JobSpec]:
+        """One short tick that enqueues what is due and runs it (:mod:`balanced_calendar.due`)."""
         svc = config.service
         jitter = min(svc.sync_jitter_seconds, svc.sync_interval_minutes * 30)
+        generation = self.clock()  # a start or reload syncs everyone at once (slot 0)
+        kinds = [JobKind("sync", Every(svc.sync_interval_minutes, jitter), self._sync_handler(config))]
 
+        def tick(stop_event: threading.Event) -> None:
+            with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
+                def subjects(kind: JobKind) -> list[Subject]:
+                    return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
+
+                runner = JobRunner(store=rt.store, kinds=kinds, subjects=subjects, clock=self.clock,
+                                   worker=self.worker, generation=generation)
+                runner.tick(stop_event)
+
+        log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
+                 svc.sync_interval_minutes, jitter, svc.workers)
+        return [JobSpec("tick", tick, every_seconds=TICK_SECONDS, run_at_start=True, quiet=True)]
+
+    def _sync_handler(self, config: Config) -> Handler:
         def progress(done: int, total: int) -> None:
             self._progress = f"syncing {done}/{total} people"
 
-        def sync_job(stop_event: threading.Event) -> None:
+        def handle(subjects: Sequence[Subject], stop_event: threading.Event) -> dict[str, str]:
+            wanted = {s.id for s in subjects}
             try:
                 with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
-                    report = sync_all(rt, stop=stop_event, wait_for_lock=60, progress=progress)
+                    people = [p for p in rt.store.list_people() if p.pseudonym in wanted]
+                    report = sync_all(rt, people=people, stop=stop_event, wait_for_lock=60, progress=progress)
             finally:
                 self._progress = None
             ok = len(report.results) - len(report.failed)
@@ -74,11 +100,12 @@ class Service:
             if report.skipped:
                 self.last += f", {report.skipped} not started"
             log.info(report.describe().splitlines()[0])
+            failed = {r.pseudonym: r.error or "failed" for r in report.failed}
+            done = {r.pseudonym for r in report.results}
+            failed.update({pseudonym: "not started" for pseudonym in wanted - done})
+            return failed
 
-        log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
-                 svc.sync_interval_minutes, jitter, svc.workers)
-        return [JobSpec("sync", sync_job, every_seconds=svc.sync_interval_minutes * 60,
-                        jitter_seconds=jitter, run_at_start=True)]
+        return handle
 
     def status(self) -> str:
         """The STATUS line: sync progress while a sync runs, else the last sync's outcome."""

@@ -1,0 +1,196 @@
+"""What is due, per person and per team, each in its own zone — and the queue that runs it.
+
+A short tick (every 30 s) asks every registered :class:`JobKind` what is due now, enqueues
+each due job once under an idempotency key in the store's persistent job queue, then claims
+due jobs with a lease and runs them through the kind's handler. Keys name the period a job
+covers, so a restart never runs a weekly or daily job twice, and a job missed while the
+service was down is enqueued when it comes back, as long as it is still inside its
+catch-up window:
+
+- ``Every(minutes)``: ``sync:<pseudonym>:<generation>:<slot>`` — slot 0 is due when the
+  service starts or reloads (a fresh sync), later slots every ``minutes`` with a per-person
+  jitter; re-syncing after a restart is wanted, so the generation is part of the key;
+- ``Daily(at)``: ``<kind>:<subject>:<local date>``, due at ``at`` local time, caught up the
+  same local day;
+- ``Weekly(weekday, at)``: ``<kind>:<subject>:<ISO week covered>`` (the week before the
+  occurrence, as a digest covers the previous week), caught up until ``catch_up`` after that
+  week ended (3 days by default).
+
+Only :mod:`schedule` drives the tick itself (in :mod:`balanced_calendar.daemon`); zones are
+``zoneinfo`` zones, so nothing depends on ``pytz``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from balanced_calendar.store import Job, Store
+from balanced_calendar.timezones import load_zone
+
+log = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class Every:
+    minutes: int
+    jitter_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class Daily:
+    at: dt.time
+
+
+@dataclass(frozen=True)
+class Weekly:
+    weekday: int  # ISO weekday, 1 = Monday
+    at: dt.time
+    catch_up: dt.timedelta = dt.timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a job is for: a person's pseudonym or a team id, with the zone its clock runs in."""
+
+    id: str
+    zone: str
+
+
+#: runs one batch of jobs of one kind; returns the subjects whose job failed, with the reason
+Handler = Callable[[Sequence[Subject], threading.Event], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    when: Every | Daily | Weekly
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Due:
+    key: str
+    kind: str
+    subject: str
+    due_at: dt.datetime
+
+
+def _spread(subject: str, seconds: int) -> int:
+    """A stable offset in ``[0, seconds)`` per subject, so jobs do not all start at once."""
+    if seconds <= 0:
+        return 0
+    return int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=4).digest(), "big") % seconds
+
+
+def due_now(kind: JobKind, subjects: Iterable[Subject], now: dt.datetime, generation: dt.datetime) -> list[Due]:
+    """The jobs of ``kind`` due at ``now`` (each at most once per period; see the module doc)."""
+    result: list[Due] = []
+    when = kind.when
+    for subject in subjects:
+        if isinstance(when, Every):
+            period = dt.timedelta(minutes=when.minutes)
+            slot = int((now - generation) / period)
+            start = generation + slot * period
+            due_at = start + dt.timedelta(seconds=_spread(subject.id, when.jitter_seconds) if slot else 0)
+            if due_at > now:  # this slot's jittered time has not come: the previous slot stands
+                if slot == 0:
+                    continue
+                slot -= 1
+                start = generation + slot * period
+                due_at = start + dt.timedelta(seconds=_spread(subject.id, when.jitter_seconds) if slot else 0)
+            key = f"{kind.name}:{subject.id}:{int(generation.timestamp())}:{slot}"
+            result.append(Due(key, kind.name, subject.id, due_at))
+            continue
+        local = now.astimezone(load_zone(subject.zone))
+        if isinstance(when, Daily):
+            occurrence = dt.datetime.combine(local.date(), when.at, local.tzinfo)
+            if occurrence <= local:
+                result.append(Due(f"{kind.name}:{subject.id}:{local.date().isoformat()}", kind.name,
+                                  subject.id, occurrence.astimezone(UTC)))
+            continue
+        days_back = (local.isoweekday() - when.weekday) % 7
+        occurrence = dt.datetime.combine(local.date() - dt.timedelta(days=days_back), when.at, local.tzinfo)
+        if occurrence > local:
+            occurrence -= dt.timedelta(days=7)
+        covered = occurrence.date() - dt.timedelta(days=7)
+        week_end = dt.datetime.combine(covered + dt.timedelta(days=7 - covered.isoweekday() + 1),
+                                       dt.time(), local.tzinfo)
+        if local > week_end + when.catch_up:
+            continue  # missed for too long: that week's job is no longer useful
+        year, week, _ = covered.isocalendar()
+        result.append(Due(f"{kind.name}:{subject.id}:{year}-W{week:02d}", kind.name, subject.id,
+                          occurrence.astimezone(UTC)))
+    return result
+
+
+@dataclass
+class JobRunner:
+    """Enqueues what is due and runs claimed jobs, one batch per kind (see module doc).
+
+    ``subjects(kind)`` lists who a kind applies to right now (enrolled people with a
+    digest, teams with enough members …); ``clock`` tells the time (a seam for tests).
+    """
+
+    store: Store
+    kinds: Sequence[JobKind]
+    subjects: Callable[[JobKind], list[Subject]]
+    clock: Callable[[], dt.datetime]
+    worker: str
+    generation: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
+    lease_seconds: float = 3600.0
+    batch: int = 10_000
+
+    def enqueue_due(self) -> int:
+        """Enqueue every due job not enqueued before; returns how many were new."""
+        now = self.clock()
+        new = 0
+        for kind in self.kinds:
+            for due in due_now(kind, self.subjects(kind), now, self.generation):
+                new += self.store.enqueue_job(due.key, due.kind, due.subject, due.due_at)
+        return new
+
+    def run_due(self, stop: threading.Event) -> dict[str, int]:
+        """Claim due jobs and run them; returns how many ran per kind."""
+        now = self.clock()
+        claimed = self.store.claim_jobs(now, self.worker, self.batch, self.lease_seconds)
+        by_kind: dict[str, list[Job]] = defaultdict(list)
+        for job in claimed:
+            by_kind[job.kind].append(job)
+        kinds = {kind.name: kind for kind in self.kinds}
+        ran: dict[str, int] = {}
+        for name, jobs in by_kind.items():
+            kind = kinds.get(name)
+            if kind is None:  # a kind this version no longer runs: give it up with a reason
+                for job in jobs:
+                    self.store.finish_job(job.key, ok=False, error="no such job kind in this version", at=now)
+                continue
+            zones = {s.id: s.zone for s in self.subjects(kind)}
+            subjects = [Subject(j.subject or "", zones.get(j.subject or "", "UTC")) for j in jobs]
+            started = dt.datetime.now(UTC)
+            try:
+                failed = kind.handler(subjects, stop)
+            except Exception as exc:
+                failed = {s.id: f"{type(exc).__name__}" for s in subjects}
+                log.error("job %s crashed (%s)", name, type(exc).__name__)
+            done = self.clock()
+            for job in jobs:
+                reason = failed.get(job.subject or "")
+                if reason == "not started":  # stopped before it ran: leave it for the next start
+                    self.store.finish_job(job.key, ok=False, error=reason, at=done, retry_at=done)
+                else:
+                    self.store.finish_job(job.key, ok=reason is None, error=reason, at=done)
+            ran[name] = len(jobs)
+            log.info("job %s finished in %.1f s", name, (dt.datetime.now(UTC) - started).total_seconds())
+        return ran
+
+    def tick(self, stop: threading.Event) -> dict[str, int]:
+        self.enqueue_due()
+        return self.run_due(stop)
