@@ -544,3 +544,46 @@ class IcsConnector(Connector):
     def close(self) -> None:
         """Drop the cached calendar. Safe to call twice."""
         self._parsed = None
+
+
+# -- the plug-in -----------------------------------------------------------------------------
+# (imported here, below the connector, so the plug-in stays one appended block)
+import urllib.parse  # noqa: E402
+
+from balanced_calendar.model import UserError  # noqa: E402
+from connectors.plugin import Context, Provider  # noqa: E402
+
+
+def _person_calendar(value: str | None, base_dir: Path) -> str:
+    """A ``[[people]]`` ``calendar`` for ``ics``: an http(s)/webcal URL, or a file path
+    resolved against the config folder. Raises ``ValueError`` with the problem."""
+    if value is None:
+        raise ValueError('is required for connector "ics": an http(s):// or webcal:// URL or a file path')
+    if not value.strip():
+        raise ValueError("must not be empty")
+    parts = urllib.parse.urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https", "webcal"):
+        if not parts.netloc:
+            raise ValueError(f"{value!r} is not a usable URL")
+        return value
+    if scheme and len(scheme) > 1:  # one letter: a Windows drive, i.e. a path
+        raise ValueError(f"unsupported URL scheme {scheme!r}: use https://, http://, webcal:// or a file path")
+    path = Path(value)
+    return str(path if path.is_absolute() else Path(os.path.normpath(base_dir / path)))
+
+
+def _connector(ctx: Context) -> IcsConnector:
+    """The person's calendar file or URL from the config, else the one kept in the vault."""
+    configured = ctx.person.calendar
+    source = configured if configured not in ("ics", "primary", "") else ctx.credentials.get().get("source")
+    if not source:
+        raise UserError("no ICS file or URL is known for this person",
+                        hint='set calendar = "PATH|URL" in their [[people]] entry, or enroll them with '
+                             "--calendar PATH|URL")
+    return IcsConnector(source, owner=ctx.person.email, calendar="ics", timeout=ctx.settings.timeout)
+
+
+PROVIDER = Provider(
+    name="ics", connector="connectors.ics:IcsConnector", factory=_connector, calendar=_person_calendar,
+    secret_calendar=True, description="published calendars (http(s)/webcal URLs) and .ics files, read-only")

@@ -45,3 +45,12 @@ class MemoryConnector(Connector):
 
     def _delete(self, block: Event) -> None:
         self.events.pop(block.uid, None)
+
+
+from connectors.plugin import Provider  # noqa: E402  (the plug-in is one appended block)
+
+PROVIDER = Provider(
+    name="memory", connector="connectors.memory:MemoryConnector",
+    factory=lambda ctx: MemoryConnector(owner=ctx.person.email, calendar=ctx.person.calendar,
+                                        allow_write=ctx.person.protect),
+    description="events held in memory: the honest fake for tests and demos")
