@@ -21,16 +21,16 @@ from typing import Any
 import pytest
 
 from balanced_calendar.config import (
-    CaldavConfig,
     Config,
-    ConnectorConfig,
-    GoogleConfig,
-    MicrosoftConfig,
     check_config,
     load_config,
     parse_config,
 )
 from balanced_calendar.model import ConfigError
+from connectors.caldav import CaldavSettings as CaldavConfig
+from connectors.google import GoogleSettings as GoogleConfig
+from connectors.microsoft import MicrosoftSettings as MicrosoftConfig
+from connectors.settings import ConnectorSettings as ConnectorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "systemd" / "balanced-calendar.toml.example"
