@@ -240,7 +240,7 @@ def enroll(config_path: Path, provider: str, email: str, calendar: str | None, z
         zone = str(load_zone(zone).key)
     with _runtime(config_path) as rt:
         lang = language or rt.config.service.language
-        click.echo(consent_text(lang, protect))
+        click.echo(consent_text(lang, protect, k=rt.config.reports.k))
         if not yes and not click.confirm("\nHas the person read and agreed to this text?", default=False):
             raise UserError("not enrolled: consent was not given")
         person = do_enroll(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,

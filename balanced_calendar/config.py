@@ -591,7 +591,8 @@ class _Loader:
                 people.append(person)
             if address is not None and item.get("connector") in known():
                 team = item.get("team")
-                records.append((address, team if team in team_ids else None, item.get("leader") is True))
+                team = team if isinstance(team, str) and team in team_ids else None
+                records.append((address, team, item.get("leader") is True))
         return people, records
 
     def finish_teams(self, entries: list[tuple[int, TeamEntry]], tree: Mapping[str, str | None],
