@@ -461,11 +461,12 @@ class _Loader:
             self.problems.append((path, f"must be a table, not {type(raw).__name__}"))
             return None
         keys = _keys(model)
-        found: list[tuple[int, str, str]] = []  # (order, key path, message)
+        written = {key: i for i, key in enumerate(raw)}
+        found: list[tuple[tuple[int, int], str, str]] = []  # ((order, position), key path, message)
         data = dict(raw)
         for key in model.injected:
             if key in data:
-                found.append((-1, join(path, key), _unknown_key(key, keys)))
+                found.append(((-1, written[key]), join(path, key), _unknown_key(key, keys)))
                 del data[key]
         instance = None
         try:
@@ -479,12 +480,13 @@ class _Loader:
                     continue
                 reported.add(loc)
                 if error["type"] == "extra_forbidden":
-                    found.append((-1, _loc_path(path, loc), _unknown_key(str(loc[0]), keys)))
+                    key = str(loc[0])
+                    found.append(((-1, written.get(key, 0)), _loc_path(path, loc), _unknown_key(key, keys)))
                     continue
                 order = keys.get(str(loc[0]), len(keys)) if loc else len(keys)
-                found.extend((order, _loc_path(path, loc), message) for message in _messages(error))
+                found.extend(((order, 0), _loc_path(path, loc), message) for message in _messages(error))
         for key, message in [*model.rules(raw), *extra]:
-            found.append((keys.get(key, len(keys)), join(path, key), message))
+            found.append(((keys.get(key, len(keys)), 0), join(path, key), message))
         found.sort(key=lambda item: item[0])
         self.problems.extend((where, message) for _, where, message in found)
         return None if found else instance
