@@ -122,14 +122,16 @@ class ServiceConfig(SettingsModel):
 
     state_dir: LocalPath = Field(DEFAULT_STATE_DIR, description="the folder of the SQLite store "
                                                                 "(systemd StateDirectory=)")
-    timezone: Zone = Field(DEFAULT_TIMEZONE, description="default zone of people (IANA name, or WIB/WITA/WIT)")
+    timezone: Zone = Field(DEFAULT_TIMEZONE,
+                           description="default zone of people (IANA name, or WIB/WITA/WIT)")
     language: Language = Field(DEFAULT_LANGUAGE, description="default language of digests")
     policy: str = Field(DEFAULT_POLICY, description='a preset ("asn-id", "default") or the path of a policy '
                                                     "TOML file (stored absolute)")
     vault_key_file: SecretFile | None = Field(
         None, description="the vault key file; unset: the systemd credential 'vault-key' (preferred)")
     sync_interval_minutes: int = Field(15, gt=0, description="how often every calendar is read")
-    sync_jitter_seconds: int = Field(120, ge=0, description="random delay per person so providers see no bursts")
+    sync_jitter_seconds: int = Field(120, ge=0,
+                                     description="random delay per person so providers see no bursts")
     workers: int = Field(4, gt=0, description="calendars read in parallel")
     sync_past_weeks: int = Field(8, ge=0, description="weeks read back on each sync")
     sync_future_weeks: int = Field(2, ge=0, description="weeks read ahead on each sync")
@@ -555,7 +557,9 @@ class _Loader:
             team_id = item.get("id") if isinstance(item, Mapping) else None
             valid_id = isinstance(team_id, str) and _SLUG.match(team_id) is not None
             duplicate = valid_id and team_id in index
-            extra = [("id", f"duplicate team id {team_id!r} (also teams[{index[team_id]}])")] if duplicate else []
+            extra: Problems = []
+            if duplicate:
+                extra = [("id", f"duplicate team id {team_id!r} (also teams[{index[team_id]}])")]
             entry = self.table(TeamEntry, item, path, extra=extra)
             if not valid_id or duplicate:
                 continue
@@ -565,7 +569,8 @@ class _Loader:
             if entry is not None:
                 entries.append((i, entry))
         tree, problems = team_rules.check_parents(parents)
-        self.problems.extend((join(join("teams", index[team]), "parent"), message) for team, message in problems)
+        self.problems.extend((join(join("teams", index[team]), "parent"), message)
+                             for team, message in problems)
         return entries, tree
 
     def people(self, raw: Any, service: ServiceConfig, sections: set[str],

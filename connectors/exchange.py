@@ -22,7 +22,8 @@ class ExchangeSettings(ConnectorSettings):
     auth: Literal["ntlm", "basic", "oauth"] = Field("ntlm", description="how the service signs in to EWS")
     username: NonBlank | None = Field(
         None, description='an account with impersonation rights (required with auth = "ntlm" or "basic")')
-    service_endpoint: Endpoint = Field(description="the EWS URL, e.g. https://mail.example.org/EWS/Exchange.asmx")
+    service_endpoint: Endpoint = Field(
+        description="the EWS URL, e.g. https://mail.example.org/EWS/Exchange.asmx")
     password_file: SecretFile | None = Field(
         None, description='the password of username (required with auth = "ntlm" or "basic")')
 
