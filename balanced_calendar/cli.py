@@ -260,7 +260,7 @@ def enroll(config_path: Path, provider: str, email: str, calendar: str | None, z
         prepared = prepare(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,
                                              language=language, team=team, protect=protect,
                                              digest=not no_digest), echo=click.echo)
-        click.echo(consent_text(prepared.person.language, prepared.person.protect))
+        click.echo(consent_text(prepared.person.language, prepared.person.protect, k=rt.config.reports.k))
         if not yes and not click.confirm("\nHas the person read and agreed to this text?", default=False):
             raise UserError("not enrolled: consent was not given")
         person = do_enroll(rt, prepared, interactive=not yes)

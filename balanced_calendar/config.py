@@ -1,66 +1,72 @@
 """The service config: one TOML file (DESIGN.md §10), validated completely.
 
-Every problem of the whole file is collected with its key path (``people[3].team``,
+Each option is declared once, on a frozen pydantic model, with its type, default and help
+text. Every problem of the whole file is collected with its key path (``people[3].team``,
 ``connectors.google.client_secrets_file``) and raised at once as one :class:`ConfigError`
 (STYLE.md §5). Unknown keys are errors. Secrets never sit in the file: a key such as
 ``password`` or ``client_secret`` holding a value is refused; secrets are named by ``*_file``
 paths, which must exist and be readable by their owner only (mode 0600). Those files are
 only ``stat``-ed here, never read.
 
-Relative paths resolve against the folder of the config file. Teams are checked against
-differencing (DESIGN.md §8): two overlapping teams whose member sets differ by fewer than
-``reports.k`` people would let a leader subtract one report from the other, so the config is
-refused.
+The core names no provider: a ``[connectors.<name>]`` section is validated by the schema its
+plug-in names (:attr:`connectors.plugin.Provider.settings`, imported only when needed) and a
+person's ``calendar`` by the plug-in's rule. Relative paths resolve against the folder of the
+config file. Teams follow :mod:`balanced_calendar.teams` (members, leaders, differencing with
+``reports.k``).
+
+How key paths are built: each table is validated on its own (``model_validate`` with the
+config folder in the context); pydantic's ``loc`` tuples are joined onto the table's path
+(``("leaders", 2)`` under ``teams[0]`` is ``teams[0].leaders[2]``). Within a table, unknown
+keys come first, then the problems of each key in declaration order, cross-field rules
+(:meth:`~connectors.settings.SettingsModel.rules`) in their key's place.
 """
 
 from __future__ import annotations
 
 import email.utils
-import ipaddress
-import os
+import importlib
 import re
-import stat
 import types
-import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from balanced_calendar import teams as team_rules
 from balanced_calendar.model import ConfigError, InputError
 from balanced_calendar.texts import LANGUAGES
+from balanced_calendar.teams import DEFAULT_K
 from balanced_calendar.timezones import load_zone
-from balanced_calendar.tomlcheck import Checker, join, load_toml, non_negative, positive
+from balanced_calendar.tomlcheck import join, load_toml
+from connectors.settings import (
+    ConnectorSettings,
+    LocalPath,
+    NonBlank,
+    SecretFile,
+    SettingsModel,
+    config_folder,
+    is_loopback,
+    resolve,
+)
+
+__all__ = ["DEFAULT_K", "Config", "ConfigError", "MailConfig", "PersonConfig", "ReportsConfig",
+           "ServiceConfig", "TeamConfig", "check_config", "load_config", "parse_config"]
 
 DEFAULT_STATE_DIR = Path("/var/lib/balanced-calendar")
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 DEFAULT_LANGUAGE = "id"
 DEFAULT_POLICY = "asn-id"
-DEFAULT_K = 5
-LOG_LEVELS = ("debug", "info", "warning", "error")
-#: connectors configured by a section of their own, whether or not already registered
-PROVIDER_CONNECTORS = ("caldav", "exchange", "google", "microsoft")
-#: connectors a person cannot use without their ``[connectors.<name>]`` section
-NEEDS_SECTION = frozenset(PROVIDER_CONNECTORS)
-SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+Language = Literal["id", "en"]
+# the languages are owned by balanced_calendar.texts; the Literal above spells them for the schema
+assert set(get_args(Language)) == set(LANGUAGES), "config.Language must list texts.LANGUAGES"
+LogLevel = Literal["debug", "info", "warning", "error"]
+Security = Literal["starttls", "ssl", "none"]
+SMTP_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 
 TOP_KEYS = ("service", "mail", "connectors", "people", "teams", "reports")
-SERVICE_KEYS = ("state_dir", "timezone", "language", "policy", "vault_key_file", "sync_interval_minutes",
-                "sync_jitter_seconds", "workers", "sync_past_weeks", "sync_future_weeks", "log_level")
-MAIL_KEYS = ("transport", "maildir", "host", "port", "security", "username", "password_file", "from",
-             "timeout")
-PERSON_KEYS = ("email", "connector", "calendar", "timezone", "language", "team", "protect", "digest",
-               "leader")
-TEAM_KEYS = ("id", "name", "leaders", "parent")
-REPORT_KEYS = ("k", "weeks_trend")
-COMMON_CONNECTOR_KEYS = ("max_concurrency", "timeout")
-CONNECTOR_KEYS: Mapping[str, tuple[str, ...]] = {
-    "google": ("mode", "client_secrets_file", "service_account_file", "api_endpoint"),
-    "microsoft": ("mode", "tenant_id", "client_id", "client_secret_file", "authority", "graph_endpoint"),
-    "exchange": ("service_endpoint", "auth", "username", "password_file"),
-    "caldav": ("url", "username", "password_file"),
-    "ics": (),
-}
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:password|passwd|passphrase|secret|secrets|token|api_key|private_key|vault_key)$", re.I)
@@ -68,151 +74,258 @@ _ADDRESS = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
+_TYPE_NAMES = {"int_type": "int", "bool_type": "bool", "string_type": "str", "float_type": "int or float",
+               "list_type": "list", "tuple_type": "list", "dict_type": "a table", "model_type": "a table"}
+
+M = TypeVar("M", bound=SettingsModel)
+Problems = list[tuple[str, str]]
 
 
-# -- the result --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ServiceConfig:
+# -- field types -------------------------------------------------------------------------
+def _zone(name: str) -> str:
+    try:
+        return load_zone(name).key
+    except InputError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def _sender(value: str) -> str:
+    _name, address = email.utils.parseaddr(value)
+    if not address or not _ADDRESS.match(address):
+        raise ValueError(f"{value!r} is not an email address (\"Name <user@example.org>\" is fine)")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("must be a short slug: lower-case letters, digits, '-' or '_'")
+    return value
+
+
+#: an IANA zone name or an Indonesian alias (WIB/WITA/WIT), stored as the IANA name
+Zone = Annotated[str, AfterValidator(_zone)]
+#: an email address, stored lower-case
+Address = Annotated[str, AfterValidator(_address)]
+#: ``user@example.org`` or ``Name <user@example.org>``
+Sender = Annotated[str, AfterValidator(_sender)]
+#: a team id
+Slug = Annotated[str, AfterValidator(_slug)]
+
+
+# -- the sections ------------------------------------------------------------------------
+class ServiceConfig(SettingsModel):
     """``[service]``: where state lives, defaults for people, policy and sync pacing."""
 
-    state_dir: Path = DEFAULT_STATE_DIR
-    timezone: str = DEFAULT_TIMEZONE
-    language: str = DEFAULT_LANGUAGE
-    #: a preset name (``asn-id``, ``default``) or the absolute path of a policy TOML file
-    policy: str = DEFAULT_POLICY
-    #: ``None``: the key comes from the systemd credential ``vault-key`` (preferred)
-    vault_key_file: Path | None = None
-    sync_interval_minutes: int = 15
-    sync_jitter_seconds: int = 120
-    workers: int = 4
-    sync_past_weeks: int = 8
-    sync_future_weeks: int = 2
-    log_level: str = "info"
+    state_dir: LocalPath = Field(DEFAULT_STATE_DIR, description="the folder of the SQLite store "
+                                                                "(systemd StateDirectory=)")
+    timezone: Zone = Field(DEFAULT_TIMEZONE,
+                           description="default zone of people (IANA name, or WIB/WITA/WIT)")
+    language: Language = Field(DEFAULT_LANGUAGE, description="default language of digests")
+    policy: str = Field(DEFAULT_POLICY, description='a preset ("asn-id", "default") or the path of a policy '
+                                                    "TOML file (stored absolute)")
+    vault_key_file: SecretFile | None = Field(
+        None, description="the vault key file; unset: the systemd credential 'vault-key' (preferred)")
+    sync_interval_minutes: int = Field(15, gt=0, description="how often every calendar is read")
+    sync_jitter_seconds: int = Field(120, ge=0,
+                                     description="random delay per person so providers see no bursts")
+    workers: int = Field(4, gt=0, description="calendars read in parallel")
+    sync_past_weeks: int = Field(8, ge=0, description="weeks read back on each sync")
+    sync_future_weeks: int = Field(2, ge=0, description="weeks read ahead on each sync")
+    log_level: LogLevel = Field("info", description="debug | info | warning | error (any case)")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, spec: str, info: ValidationInfo) -> str:
+        """A preset name or a policy file; the policy file's own problems are folded in."""
+        from balanced_calendar.policyfile import load_policy, preset_names
+
+        if not spec.strip():
+            raise ValueError("must not be empty")
+        if spec.endswith(".toml") or "/" in spec:
+            spec = str(resolve(spec, config_folder(info)))
+        try:
+            load_policy(spec)
+        except ConfigError as exc:
+            raise _many([f"{exc.source}: {inner or '<top>'}: {message}" for inner, message in exc.problems])
+        except InputError as exc:
+            raise ValueError(f"{exc.message}; use a preset ({', '.join(preset_names())}) or the path of a "
+                             f"policy TOML file") from None
+        return spec
 
 
-@dataclass(frozen=True)
-class MailConfig:
+class MailConfig(SettingsModel):
     """``[mail]``: how digests and reports leave the host.
 
     ``maildir`` transport drops messages into ``maildir`` (for a local MTA or inspection);
     ``smtp`` sends through ``host``:``port``. ``sender`` is the TOML key ``from``.
     """
 
-    transport: str = "maildir"
-    maildir: Path = DEFAULT_STATE_DIR / "outbox-maildir"
-    host: str | None = None
-    port: int = 587
-    security: str = "starttls"
-    username: str | None = None
-    password_file: Path | None = None
-    sender: str | None = None
-    timeout: float = 30.0
+    transport: Literal["maildir", "smtp"] = Field("maildir", description='"smtp", or "maildir" to only '
+                                                                         "drop files locally")
+    maildir: LocalPath = Field(DEFAULT_STATE_DIR / "outbox-maildir",
+                               description="the maildir of transport = \"maildir\" (default: "
+                                           "<state_dir>/outbox-maildir)")
+    security: Security = Field("starttls", description='"starttls" (587), "ssl" (465) or "none" '
+                                                       "(25, a local relay)")
+    port: int = Field(587, description="the SMTP port (default: by security)")
+    host: NonBlank | None = Field(None, description='the SMTP server (required with transport = "smtp")')
+    username: NonBlank | None = Field(None, description="the SMTP login (together with password_file)")
+    sender: Sender | None = Field(None, alias="from", description='the From: address (required with '
+                                                                  'transport = "smtp")')
+    password_file: SecretFile | None = Field(None, description="the SMTP password of username")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for the SMTP server")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dependent_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        """``port`` follows ``security``; ``maildir`` lives under ``[service] state_dir``."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        if "port" not in data and data.get("security", "starttls") in SMTP_PORTS:
+            data["port"] = SMTP_PORTS[data.get("security", "starttls")]
+        state_dir = (info.context or {}).get("state_dir")
+        if "maildir" not in data and state_dir is not None:
+            data["maildir"] = Path(state_dir) / "outbox-maildir"
+        return data
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 < value < 65536:
+            raise ValueError("must be a TCP port (1–65535)")
+        return value
+
+    @classmethod
+    def rules(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        if raw.get("transport") != "smtp":
+            return []
+        found = [(key, 'is required with transport = "smtp"') for key in ("host", "from") if key not in raw]
+        if "username" in raw and "password_file" not in raw:
+            found.append(("password_file", "is required when username is set"))
+        if "password_file" in raw and "username" not in raw:
+            found.append(("username", "is required when password_file is set"))
+        host = raw.get("host")
+        if (raw.get("security") == "none" and "password_file" in raw and isinstance(host, str)
+                and host.strip() and not is_loopback(host)):
+            found.append(("security", 'security = "none" would send the SMTP password unencrypted; '
+                                      'use "starttls" or "ssl"'))
+        return found
 
 
-@dataclass(frozen=True)
-class ConnectorConfig:
-    """Settings every connector section accepts; the base of the provider-specific ones.
+class ReportsConfig(SettingsModel):
+    """``[reports]``: the anonymity threshold ``k`` and the trend length."""
 
-    Registered connectors without options of their own (``ics``, ``memory``) use this class.
-    """
+    k: int = Field(DEFAULT_K, description="a team report needs at least k contributing members; "
+                                          "overlapping teams must differ by at least k people (or none)")
+    weeks_trend: int = Field(8, gt=0, description="weeks shown in the team report's trend")
 
-    name: str
-    max_concurrency: int = 4
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True)
-class GoogleConfig(ConnectorConfig):
-    """``[connectors.google]``: ``user`` mode (OAuth per person) or ``domain`` (service account
-    with domain-wide delegation)."""
-
-    mode: str = "user"
-    client_secrets_file: Path | None = None
-    service_account_file: Path | None = None
-    #: ``None``: the Google client's default endpoint
-    api_endpoint: str | None = None
+    @field_validator("k")
+    @classmethod
+    def _k(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError("must be at least 2 (a team of one is a person)")
+        return value
 
 
-@dataclass(frozen=True)
-class MicrosoftConfig(ConnectorConfig):
-    """``[connectors.microsoft]``: ``user`` mode (delegated consent) or ``app`` (application
-    permissions with a client secret)."""
+class TeamEntry(SettingsModel):
+    """One ``[[teams]]`` entry as written (leaders are checked once the people are known)."""
 
-    mode: str = "user"
-    tenant_id: str = "organizations"
-    client_id: str = ""
-    client_secret_file: Path | None = None
-    authority: str = "https://login.microsoftonline.com"
-    graph_endpoint: str = "https://graph.microsoft.com/v1.0"
+    id: Slug = Field(description="a short slug people refer to with team = ...")
+    name: NonBlank | None = Field(None, description="the display name (default: the id)")
+    leaders: list[Any] = Field(default_factory=list, description="addresses of [[people]] who receive "
+                                                                 "the team report")
+    parent: str | None = Field(None, description="the id of the team this one belongs to")
 
 
-@dataclass(frozen=True)
-class ExchangeConfig(ConnectorConfig):
-    """``[connectors.exchange]``: Exchange Server on premises through EWS."""
+class TeamConfig(TeamEntry):
+    """One team, complete: ``members`` and ``leaders`` follow :mod:`balanced_calendar.teams`."""
 
-    service_endpoint: str = ""
-    auth: str = "ntlm"
-    username: str | None = None
-    password_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class CaldavConfig(ConnectorConfig):
-    """``[connectors.caldav]``: a CalDAV server (Zimbra, Nextcloud, Radicale, …)."""
-
-    url: str = ""
-    username: str | None = None
-    password_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class PersonConfig:
-    """One ``[[people]]`` entry; defaults filled in from ``[service]``.
-
-    ``calendar`` is the provider's calendar id, or for ``ics`` a URL or an absolute path.
-    """
-
-    email: str
-    connector: str
-    calendar: str = "primary"
-    timezone: str = DEFAULT_TIMEZONE
-    language: str = DEFAULT_LANGUAGE
-    team: str | None = None
-    protect: bool = False
-    digest: bool = True
-    leader: bool = False
-
-    @property
-    def ics_source(self) -> str | None:
-        """For an ``ics`` person, the configured file or URL; ``None`` when not configured."""
-        if self.connector == "ics" and self.calendar not in ("", "primary"):
-            return self.calendar
-        return None
-
-
-@dataclass(frozen=True)
-class TeamConfig:
-    """One ``[[teams]]`` entry.
-
-    ``members`` are the people whose ``team`` is this id plus the members of its child teams
-    (teams whose ``parent`` is this id); ``leaders`` are the addresses listed in the entry plus
-    members of this team with ``leader = true``.
-    """
-
-    id: str
     name: str
     leaders: tuple[str, ...] = ()
-    parent: str | None = None
     members: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class ReportsConfig:
-    """``[reports]``: the anonymity threshold ``k`` and the trend length."""
+class PersonConfig(SettingsModel):
+    """One ``[[people]]`` entry; ``timezone`` and ``language`` default to ``[service]``'s.
 
-    k: int = DEFAULT_K
-    weeks_trend: int = 8
+    ``calendar`` is what the person's provider made of the value (its
+    :attr:`~connectors.plugin.Provider.calendar` rule: a calendar id, or for ``ics`` a URL
+    or an absolute path).
+    """
+
+    email: Address = Field(description="the person's address (stored lower-case)")
+    connector: str = Field(description="the provider of their calendar (a [connectors.<name>] name)")
+    calendar: str = Field(None, validate_default=True,
+                          description='the calendar: a provider calendar id (default "primary"), '
+                                      "or what the provider asks for (ics: a URL or a file path)")
+    team: str | None = Field(None, description="the id of their team")
+    timezone: Zone = Field(DEFAULT_TIMEZONE, description="their zone (default: [service] timezone)")
+    language: Language = Field(DEFAULT_LANGUAGE, description="their language (default: [service] language)")
+    protect: bool = Field(False, description="write focus and recovery blocks into their calendar")
+    digest: bool = Field(True, description="send them the weekly balance digest")
+    leader: bool = Field(False, description="also a leader of their team")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        context = info.context or {}
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for key in ("timezone", "language"):
+            if key not in data and key in context:
+                data[key] = context[key]
+        return data
+
+    @field_validator("connector")
+    @classmethod
+    def _connector(cls, name: str, info: ValidationInfo) -> str:
+        from connectors import known, provider
+
+        if name not in known():
+            raise ValueError(f"unknown connector {name!r} (known: {', '.join(known())})")
+        sections = (info.context or {}).get("sections")
+        if sections is not None and provider(name).needs_section and name not in sections:
+            raise ValueError(f"needs a [connectors.{name}] section in this file")
+        return name
+
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar(cls, value: Any, info: ValidationInfo) -> str:
+        from connectors import provider
+        from connectors.plugin import default_calendar
+
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"must be str, not {type(value).__name__} {value!r}")
+        connector = info.data.get("connector")
+        rule = provider(connector).calendar if connector is not None else default_calendar
+        return rule(value, config_folder(info))
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, team: str | None, info: ValidationInfo) -> str | None:
+        ids = (info.context or {}).get("team_ids")
+        if team is not None and ids is not None and team not in ids:
+            raise ValueError(f"unknown team {team!r}" + team_rules.declared(ids))
+        return team
+
+    @classmethod
+    def rules(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        if raw.get("leader") is True and "team" not in raw:
+            return [("leader", 'a leader needs a team: set team = "<team id>"')]
+        return []
 
 
 @dataclass(frozen=True)
@@ -221,8 +334,8 @@ class Config:
 
     service: ServiceConfig
     mail: MailConfig
-    #: configured sections plus section-less connectors (``ics``) that people use
-    connectors: Mapping[str, ConnectorConfig]
+    #: settings of configured sections plus section-less providers (``ics``) that people use
+    connectors: Mapping[str, ConnectorSettings]
     people: tuple[PersonConfig, ...]
     teams: tuple[TeamConfig, ...]
     reports: ReportsConfig
@@ -255,22 +368,7 @@ def parse_config(data: Mapping[str, Any], *, source: str, base_dir: Path) -> Con
 
     Raises :class:`ConfigError` with every ``(key_path, message)`` problem found.
     """
-    c = Checker(source)
-    v = _Validator(c, Path(base_dir).absolute())
-    top = v.table(data, "", TOP_KEYS)
-    service = v.service(top.get("service", {}))
-    mail = v.mail(top.get("mail", {}), service)
-    connectors = v.connectors(top.get("connectors", {}))
-    reports = v.reports(top.get("reports", {}))
-    raw_teams = v.teams(top.get("teams", []))
-    people = v.people(top.get("people", []), service, connectors, {t["id"] for t in raw_teams})
-    teams = v.finish_teams(raw_teams, people, reports.k)
-    for name in sorted({p.connector for p in people} - set(connectors)):
-        if name not in NEEDS_SECTION:
-            connectors[name] = ConnectorConfig(name=name)
-    c.raise_if_any()
-    return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors),
-                  people=tuple(people), teams=teams, reports=reports, source=Path(source))
+    return _Loader(source, Path(base_dir).absolute()).load(data)
 
 
 def check_config(path: Path) -> list[str]:
@@ -305,477 +403,238 @@ def check_config(path: Path) -> list[str]:
     return lines
 
 
-# -- validation --------------------------------------------------------------------------
-class _Validator:
-    """Section readers sharing one :class:`Checker` and the config folder."""
+# -- pydantic errors as key paths ----------------------------------------------------------
+def _many(messages: list[str]) -> PydanticCustomError:
+    """One field, several problems (a policy file's): expanded again by :func:`_messages`."""
+    return PydanticCustomError("many", "{first}", {"first": messages[0], "messages": tuple(messages)})
 
-    def __init__(self, checker: Checker, base_dir: Path) -> None:
-        self.c = checker
+
+def _keys(model: type[SettingsModel]) -> dict[str, int]:
+    """The TOML keys of ``model`` (aliases, not injected fields) in declaration order."""
+    return {info.alias or name: i for i, (name, info) in enumerate(model.model_fields.items())
+            if name not in model.injected}
+
+
+def _unknown_key(key: str, allowed: Mapping[str, int] | tuple[str, ...]) -> str:
+    if _SECRET_KEY.search(key):
+        instead = f"{key}_file" if f"{key}_file" in allowed else "a *_file key"
+        return (f"plaintext secrets are not allowed in the config: put the value in a file only the service "
+                f"user can read (chmod 600) and name it with {instead}")
+    return f"unknown key (allowed: {', '.join(sorted(allowed))})"
+
+
+def _messages(error: Mapping[str, Any]) -> list[str]:
+    """The human message(s) of one pydantic error (never the value of an unknown key)."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "many":
+        return list(ctx["messages"])
+    if kind == "missing":
+        return ["is required"]
+    if kind == "value_error":
+        return [str(ctx["error"])]
+    if kind == "literal_error":
+        return ["must be one of: " + ", ".join(re.findall(r"'([^']*)'", ctx["expected"]))]
+    if kind == "greater_than":
+        return [f"must be greater than {ctx['gt']}"]
+    if kind == "greater_than_equal":
+        return ["must not be negative" if ctx["ge"] == 0 else f"must be at least {ctx['ge']}"]
+    if kind in _TYPE_NAMES:
+        return [f"must be {_TYPE_NAMES[kind]}, not {type(value).__name__} {value!r}"]
+    return [str(error["msg"])]
+
+
+def _loc_path(path: str, loc: tuple[str | int, ...]) -> str:
+    for part in loc:
+        path = join(path, part)
+    return path
+
+
+class _Loader:
+    """Validates the sections in file order, sharing the problem list and the config folder."""
+
+    def __init__(self, source: str, base_dir: Path) -> None:
+        self.source = source
         self.base_dir = base_dir
+        self.problems: Problems = []
 
-    # -- generic helpers -----------------------------------------------------------------
-    def table(self, data: Any, path: str, allowed: Iterable[str]) -> Mapping[str, Any]:
-        """Like :meth:`Checker.table`, but a plaintext secret gets its own message."""
-        allowed = tuple(allowed)
-        if isinstance(data, Mapping):
-            secrets = [k for k in data if isinstance(k, str) and _SECRET_KEY.search(k)
-                       and k not in allowed]
-            for key in secrets:
-                instead = f"{key}_file" if f"{key}_file" in allowed else "a *_file key"
-                self.c.problem(join(path, key),
-                               f"plaintext secrets are not allowed in the config: put the value in a file "
-                               f"only the service user can read (chmod 600) and name it with {instead}")
-            data = {k: v for k, v in data.items() if k not in secrets}
-        return self.c.table(data, path, allowed)
-
-    def choice(self, data: Mapping[str, Any], path: str, key: str, options: Iterable[str],
-               default: Any) -> Any:
-        options = tuple(options)
-        return self.c.get(data, path, key, str, default,
-                          check=lambda v: None if v in options else f"must be one of: {', '.join(options)}")
-
-    def path(self, data: Mapping[str, Any], path: str, key: str, default: Path | None = None) -> Path | None:
-        """A file-system path; relative values resolve against the config folder."""
-        value = self.c.get(data, path, key, str, None, check=_not_blank)
-        if value is None:
-            return default
-        return self.resolve(value)
-
-    def resolve(self, value: str) -> Path:
-        p = Path(value)
-        return p if p.is_absolute() else Path(os.path.normpath(self.base_dir / p))
-
-    def secret_file(self, data: Mapping[str, Any], path: str, key: str, *, required: bool = False,
-                    why: str = "") -> Path | None:
-        """A ``*_file`` secret: must exist, be a regular file and be private (0600). Never read."""
-        where = join(path, key)
-        if key not in data:
-            if required:
-                self.c.problem(where, f"is required{why}: the path of a file holding the secret")
+    def table(self, model: type[M], raw: Any, path: str, *, context: Mapping[str, Any] | None = None,
+              inject: Mapping[str, Any] | None = None, extra: Problems = ()) -> M | None:
+        """``raw`` validated by ``model``; its problems (plus ``extra`` ones, keyed relative to
+        the table) go to :attr:`problems` in key order. ``None`` when the table has problems."""
+        if not isinstance(raw, Mapping):
+            self.problems.append((path, f"must be a table, not {type(raw).__name__}"))
             return None
-        file = self.path(data, path, key)
-        if file is None:
-            return None
+        keys = _keys(model)
+        written = {key: i for i, key in enumerate(raw)}
+        found: list[tuple[tuple[int, int], str, str]] = []  # ((order, position), key path, message)
+        data = dict(raw)
+        for key in model.injected:
+            if key in data:
+                found.append(((-1, written[key]), join(path, key), _unknown_key(key, keys)))
+                del data[key]
+        instance = None
         try:
-            info = file.stat()
-        except FileNotFoundError:
-            self.c.problem(where, f"{file} does not exist")
-            return file
-        except PermissionError:
-            self.c.problem(where, f"{file} cannot be checked: permission denied (run the check as root "
-                                  f"or as the service user)")
-            return file
-        except OSError as exc:
-            self.c.problem(where, f"{file} cannot be checked: {exc.strerror}")
-            return file
-        if not stat.S_ISREG(info.st_mode):
-            self.c.problem(where, f"{file} is not a regular file")
-        elif info.st_mode & 0o077:
-            self.c.problem(where, f"{file} is accessible by group or others (mode "
-                                  f"{stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {file}")
-        return file
+            instance = model.model_validate({**data, **(inject or {})},
+                                            context={"base_dir": self.base_dir, **(context or {})})
+        except ValidationError as exc:
+            reported: set[tuple[str | int, ...]] = set()
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                if loc in reported:  # one problem per key (unions report each member)
+                    continue
+                reported.add(loc)
+                if error["type"] == "extra_forbidden":
+                    key = str(loc[0])
+                    found.append(((-1, written.get(key, 0)), _loc_path(path, loc), _unknown_key(key, keys)))
+                    continue
+                order = keys.get(str(loc[0]), len(keys)) if loc else len(keys)
+                found.extend(((order, 0), _loc_path(path, loc), message) for message in _messages(error))
+        for key, message in [*model.rules(raw), *extra]:
+            found.append(((keys.get(key, len(keys)), 0), join(path, key), message))
+        found.sort(key=lambda item: item[0])
+        self.problems.extend((where, message) for _, where, message in found)
+        return None if found else instance
 
-    def url(self, data: Mapping[str, Any], path: str, key: str, default: Any = None, *,
-            required: bool = False) -> Any:
-        """An ``https://`` endpoint (``http://`` only for a loopback host: credentials travel)."""
-        if required and key not in data:
-            self.c.problem(join(path, key), "is required")
-            return default
-        return self.c.get(data, path, key, str, default, check=_endpoint_problem)
-
-    def count(self, data: Mapping[str, Any], path: str, key: str, default: int,
-              check: Any = positive) -> int:
-        return self.c.get(data, path, key, int, default, check=check)
-
-    def seconds(self, data: Mapping[str, Any], path: str, key: str, default: float) -> float:
-        return float(self.c.get(data, path, key, (int, float), default, check=positive))
-
-    def zone(self, data: Mapping[str, Any], path: str, key: str, default: str) -> str:
-        name = self.c.get(data, path, key, str, None)
-        if name is None:
-            return default
-        try:
-            return load_zone(name).key
-        except InputError as exc:
-            self.c.problem(join(path, key), f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
-            return default
-
-    # -- sections ------------------------------------------------------------------------
-    def service(self, data: Any) -> ServiceConfig:
-        p = "service"
-        t = self.table(data, p, SERVICE_KEYS)
-        state_dir = self.path(t, p, "state_dir", DEFAULT_STATE_DIR) or DEFAULT_STATE_DIR
-        timezone = self.zone(t, p, "timezone", DEFAULT_TIMEZONE)
-        language = self.choice(t, p, "language", LANGUAGES, DEFAULT_LANGUAGE)
-        policy = self.policy(t)
-        vault_key_file = self.secret_file(t, p, "vault_key_file")
-        log_level = self.c.get(t, p, "log_level", str, "info",
-                               check=lambda v: None if v.lower() in LOG_LEVELS
-                               else f"must be one of: {', '.join(LOG_LEVELS)}")
-        return ServiceConfig(
-            state_dir=state_dir, timezone=timezone, language=language, policy=policy,
-            vault_key_file=vault_key_file,
-            sync_interval_minutes=self.count(t, p, "sync_interval_minutes", 15),
-            sync_jitter_seconds=self.count(t, p, "sync_jitter_seconds", 120, non_negative),
-            workers=self.count(t, p, "workers", 4),
-            sync_past_weeks=self.count(t, p, "sync_past_weeks", 8, non_negative),
-            sync_future_weeks=self.count(t, p, "sync_future_weeks", 2, non_negative),
-            log_level=log_level.lower(),
-        )
-
-    def policy(self, t: Mapping[str, Any]) -> str:
-        """A preset name or a policy file; the policy's own problems are folded in."""
-        from balanced_calendar.policyfile import load_policy, preset_names
-
-        spec = self.c.get(t, "service", "policy", str, DEFAULT_POLICY, check=_not_blank)
-        if spec is None:
-            return DEFAULT_POLICY
-        is_path = spec.endswith(".toml") or "/" in spec
-        if is_path:
-            spec = str(self.resolve(spec))
-        try:
-            load_policy(spec)
-        except ConfigError as exc:
-            for inner, message in exc.problems:
-                self.c.problem("service.policy", f"{exc.source}: {inner or '<top>'}: {message}")
-        except InputError as exc:
-            self.c.problem("service.policy", f"{exc.message}; use a preset ({', '.join(preset_names())}) "
-                                             f"or the path of a policy TOML file")
-        return spec
-
-    def mail(self, data: Any, service: ServiceConfig) -> MailConfig:
-        p = "mail"
-        t = self.table(data, p, MAIL_KEYS)
-        transport = self.choice(t, p, "transport", ("maildir", "smtp"), "maildir")
-        maildir = self.path(t, p, "maildir") or service.state_dir / "outbox-maildir"
-        security = self.choice(t, p, "security", tuple(SMTP_PORTS), "starttls")
-        port = self.c.get(t, p, "port", int, SMTP_PORTS[security],
-                          check=lambda v: None if 0 < v < 65536 else "must be a TCP port (1–65535)")
-        host = self.c.get(t, p, "host", str, None, check=_not_blank)
-        username = self.c.get(t, p, "username", str, None, check=_not_blank)
-        password_file = self.secret_file(t, p, "password_file")
-        sender = self.c.get(t, p, "from", str, None, check=_sender_problem)
-        timeout = self.seconds(t, p, "timeout", 30.0)
-        if transport == "smtp":
-            for key in ("host", "from"):
-                if key not in t:
-                    self.c.problem(join(p, key), 'is required with transport = "smtp"')
-            if username is not None and "password_file" not in t:
-                self.c.problem(join(p, "password_file"), "is required when username is set")
-            if "password_file" in t and "username" not in t:
-                self.c.problem(join(p, "username"), "is required when password_file is set")
-            if security == "none" and "password_file" in t and host and not _is_loopback(host):
-                self.c.problem(join(p, "security"), 'security = "none" would send the SMTP password '
-                                                    'unencrypted; use "starttls" or "ssl"')
-        return MailConfig(transport=transport, maildir=maildir, host=host, port=port, security=security,
-                          username=username, password_file=password_file, sender=sender, timeout=timeout)
-
-    def connectors(self, data: Any) -> dict[str, ConnectorConfig]:
-        from connectors import available
-
-        known = sorted(set(available()) | set(PROVIDER_CONNECTORS))
-        if not isinstance(data, Mapping):
-            self.c.problem("connectors", f"must be a table of [connectors.<name>] sections, "
-                                         f"not {type(data).__name__}")
-            return {}
-        result: dict[str, ConnectorConfig] = {}
-        for name, section in data.items():
-            p = join("connectors", name)
-            if name not in known:
-                self.c.problem(p, f"unknown connector (known: {', '.join(known)})")
-                continue
-            reader = getattr(self, f"_connector_{name}", None)
-            extra = CONNECTOR_KEYS.get(name, ())
-            t = self.table(section, p, COMMON_CONNECTOR_KEYS + extra)
-            common = {"name": name, "max_concurrency": self.count(t, p, "max_concurrency", 4),
-                      "timeout": self.seconds(t, p, "timeout", 30.0)}
-            result[name] = reader(t, p, common) if reader else ConnectorConfig(**common)
-        return result
-
-    def _connector_google(self, t: Mapping[str, Any], p: str, common: dict[str, Any]) -> GoogleConfig:
-        mode = self.choice(t, p, "mode", ("user", "domain"), "user")
-        if t.get("mode", "user") not in ("user", "domain"):
-            mode = None  # already reported; do not guess which file is required
-        return GoogleConfig(
-            **common, mode=mode or "user",
-            client_secrets_file=self.secret_file(t, p, "client_secrets_file", required=mode == "user",
-                                                 why=' with mode = "user" (the OAuth client JSON)'),
-            service_account_file=self.secret_file(t, p, "service_account_file", required=mode == "domain",
-                                                  why=' with mode = "domain" (the service account JSON key)'),
-            api_endpoint=self.url(t, p, "api_endpoint"),
-        )
-
-    def _connector_microsoft(self, t: Mapping[str, Any], p: str, common: dict[str, Any]) -> MicrosoftConfig:
-        mode = self.choice(t, p, "mode", ("user", "app"), "user")
-        if t.get("mode", "user") not in ("user", "app"):
-            mode = None  # already reported
-        if mode == "app" and "tenant_id" not in t:
-            self.c.problem(join(p, "tenant_id"), 'is required with mode = "app" (the directory (tenant) id)')
-        return MicrosoftConfig(
-            **common, mode=mode or "user",
-            tenant_id=self.c.get(t, p, "tenant_id", str, "organizations", check=_not_blank),
-            client_id=self.c.get(t, p, "client_id", str, check=_not_blank) or "",
-            client_secret_file=self.secret_file(t, p, "client_secret_file", required=mode == "app",
-                                                why=' with mode = "app"'),
-            authority=self.url(t, p, "authority", MicrosoftConfig.authority),
-            graph_endpoint=self.url(t, p, "graph_endpoint", MicrosoftConfig.graph_endpoint),
-        )
-
-    def _connector_exchange(self, t: Mapping[str, Any], p: str, common: dict[str, Any]) -> ExchangeConfig:
-        auth = self.choice(t, p, "auth", ("ntlm", "basic", "oauth"), "ntlm")
-        needs_password = t.get("auth", "ntlm") in ("ntlm", "basic")
-        why = f' with auth = "{auth}"'
-        if needs_password and "username" not in t:
-            self.c.problem(join(p, "username"), f"is required{why}")
-        return ExchangeConfig(
-            **common, auth=auth,
-            service_endpoint=self.url(t, p, "service_endpoint", "", required=True),
-            username=self.c.get(t, p, "username", str, None, check=_not_blank),
-            password_file=self.secret_file(t, p, "password_file", required=needs_password, why=why),
-        )
-
-    def _connector_caldav(self, t: Mapping[str, Any], p: str, common: dict[str, Any]) -> CaldavConfig:
-        if "username" in t and "password_file" not in t:
-            self.c.problem(join(p, "password_file"), "is required when username is set")
-        if "password_file" in t and "username" not in t:
-            self.c.problem(join(p, "username"), "is required when password_file is set")
-        return CaldavConfig(
-            **common,
-            url=self.url(t, p, "url", "", required=True),
-            username=self.c.get(t, p, "username", str, None, check=_not_blank),
-            password_file=self.secret_file(t, p, "password_file"),
-        )
-
-    def reports(self, data: Any) -> ReportsConfig:
-        p = "reports"
-        t = self.table(data, p, REPORT_KEYS)
-        k = self.c.get(t, p, "k", int, DEFAULT_K,
-                       check=lambda v: None if v >= 2 else "must be at least 2 (a team of one is a person)")
-        return ReportsConfig(k=k, weeks_trend=self.count(t, p, "weeks_trend", 8))
-
-    def teams(self, data: Any) -> list[dict[str, Any]]:
-        """First pass over ``[[teams]]``: ids, names, parents, listed leaders (checked later)."""
-        if not isinstance(data, list):
-            self.c.problem("teams", "must be an array of tables ([[teams]])")
+    def array(self, raw: Any, path: str) -> list[Any]:
+        if not isinstance(raw, list):
+            self.problems.append((path, f"must be an array of tables ([[{path}]])"))
             return []
-        result: list[dict[str, Any]] = []
+        return raw
+
+    # -- the file ----------------------------------------------------------------------
+    def load(self, data: Mapping[str, Any]) -> Config:
+        for key in data:
+            if key not in TOP_KEYS:
+                self.problems.append((key, _unknown_key(key, TOP_KEYS)))
+        service = self.table(ServiceConfig, data.get("service", {}), "service") or ServiceConfig()
+        mail = self.table(MailConfig, data.get("mail", {}), "mail", context={"state_dir": service.state_dir})
+        connectors, sections = self.connectors(data.get("connectors", {}))
+        reports = self.table(ReportsConfig, data.get("reports", {}), "reports")
+        entries, tree = self.teams(data.get("teams", []))
+        people, records = self.people(data.get("people", []), service, sections, set(tree))
+        teams = self.finish_teams(entries, tree, records, reports.k if reports else DEFAULT_K)
+        if self.problems:
+            raise ConfigError(self.source, self.problems)
+        from connectors import provider
+
+        for name in sorted({p.connector for p in people} - set(connectors)):
+            plugin = provider(name)
+            if not plugin.needs_section:
+                connectors[name] = _import(plugin.settings).model_validate({"name": name})
+        assert mail is not None and reports is not None  # no problems were found
+        return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors),
+                      people=tuple(people), teams=teams, reports=reports, source=Path(self.source))
+
+    def connectors(self, raw: Any) -> tuple[dict[str, ConnectorSettings], set[str]]:
+        """The ``[connectors.<name>]`` sections, each validated by its provider's schema.
+
+        Returns the valid settings and the names of every known section present.
+        """
+        from connectors import known, provider
+
+        if not isinstance(raw, Mapping):
+            self.problems.append(("connectors", f"must be a table of [connectors.<name>] sections, "
+                                                f"not {type(raw).__name__}"))
+            return {}, set()
+        result: dict[str, ConnectorSettings] = {}
+        sections: set[str] = set()
+        for name, section in raw.items():
+            path = join("connectors", name)
+            if name not in known():
+                self.problems.append((path, f"unknown connector (known: {', '.join(known())})"))
+                continue
+            sections.add(name)
+            settings = self.table(_import(provider(name).settings), section, path, inject={"name": name})
+            if settings is not None:
+                result[name] = settings
+        return result, sections
+
+    def teams(self, raw: Any) -> tuple[list[tuple[int, TeamEntry]], dict[str, str | None]]:
+        """First pass over ``[[teams]]``: entries and the checked tree (id -> parent)."""
+        entries: list[tuple[int, TeamEntry]] = []
+        parents: dict[str, str | None] = {}
+        index: dict[str, int] = {}
+        for i, item in enumerate(self.array(raw, "teams")):
+            path = join("teams", i)
+            team_id = item.get("id") if isinstance(item, Mapping) else None
+            valid_id = isinstance(team_id, str) and _SLUG.match(team_id) is not None
+            duplicate = valid_id and team_id in index
+            extra: Problems = []
+            if duplicate:
+                extra = [("id", f"duplicate team id {team_id!r} (also teams[{index[team_id]}])")]
+            entry = self.table(TeamEntry, item, path, extra=extra)
+            if not valid_id or duplicate:
+                continue
+            index[team_id] = i
+            parent = item.get("parent")
+            parents[team_id] = parent if isinstance(parent, str) else None
+            if entry is not None:
+                entries.append((i, entry))
+        tree, problems = team_rules.check_parents(parents)
+        self.problems.extend((join(join("teams", index[team]), "parent"), message)
+                             for team, message in problems)
+        return entries, tree
+
+    def people(self, raw: Any, service: ServiceConfig, sections: set[str],
+               team_ids: set[str]) -> tuple[list[PersonConfig], list[tuple[str, str | None, bool]]]:
+        """``[[people]]``, and ``(email, team, leader)`` of every entry whose address and
+        connector are usable (so one bad key of a person does not cascade into team problems)."""
+        from connectors import known
+
+        context = {"sections": sections, "team_ids": team_ids, "timezone": service.timezone,
+                   "language": service.language}
+        people: list[PersonConfig] = []
+        records: list[tuple[str, str | None, bool]] = []
         seen: dict[str, int] = {}
-        for i, item in enumerate(data):
-            p = join("teams", i)
-            t = self.table(item, p, TEAM_KEYS)
-            team_id = self.c.get(t, p, "id", str, check=lambda v: None if _SLUG.match(v) else
-                                 "must be a short slug: lower-case letters, digits, '-' or '_'")
-            name = self.c.get(t, p, "name", str, None, check=_not_blank)
-            leaders = self.c.get(t, p, "leaders", list, [])
-            parent = self.c.get(t, p, "parent", str, None)
-            if team_id is None:
-                continue
-            if team_id in seen:
-                self.c.problem(join(p, "id"), f"duplicate team id {team_id!r} (also teams[{seen[team_id]}])")
-                continue
-            seen[team_id] = i
-            result.append({"index": i, "id": team_id, "name": name or team_id,
-                           "leaders": leaders or [], "parent": parent, "has_leaders": "leaders" in t})
-        ids = {t["id"] for t in result}
-        for team in result:
-            p = join("teams", team["index"])
-            parent = team["parent"]
-            if parent is None:
-                continue
-            if parent not in ids:
-                self.c.problem(join(p, "parent"), f"unknown team {parent!r}" + _known(ids))
-                team["parent"] = None
-            elif parent == team["id"]:
-                self.c.problem(join(p, "parent"), "a team cannot be its own parent")
-                team["parent"] = None
-        by_id = {t["id"]: t for t in result}
-        in_reported_cycle: set[str] = set()
-        for team in result:
-            chain, current = [team["id"]], team["parent"]
-            while current is not None and current not in chain:
-                chain.append(current)
-                current = by_id[current]["parent"]
-            if current == team["id"] and team["id"] not in in_reported_cycle:
-                in_reported_cycle.update(chain)
-                self.c.problem(join(join("teams", team["index"]), "parent"),
-                               "parents form a cycle: " + " → ".join(chain + [current]))
-        for team in result:  # break cycles so member sets can be computed
-            if team["parent"] is not None and _ancestors(by_id, team["parent"], limit=len(result)) is None:
-                team["parent"] = None
-        return result
+        for i, item in enumerate(self.array(raw, "people")):
+            address = item.get("email") if isinstance(item, Mapping) else None
+            address = address.lower() if isinstance(address, str) and _ADDRESS.match(address) else None
+            extra: Problems = []
+            if address is not None and address in seen:
+                extra = [("email", f"duplicate person (also people[{seen[address]}])")]
+                address = None
+            elif address is not None:
+                seen[address] = i
+            person = self.table(PersonConfig, item, join("people", i), context=context, extra=extra)
+            if person is not None:
+                people.append(person)
+            if address is not None and item.get("connector") in known():
+                team = item.get("team")
+                team = team if isinstance(team, str) and team in team_ids else None
+                records.append((address, team, item.get("leader") is True))
+        return people, records
 
-    def people(self, data: Any, service: ServiceConfig, connectors: Mapping[str, ConnectorConfig],
-               team_ids: set[str]) -> list[PersonConfig]:
-        from connectors import available
-
-        known = sorted(set(available()) | set(PROVIDER_CONNECTORS))
-        if not isinstance(data, list):
-            self.c.problem("people", "must be an array of tables ([[people]])")
-            return []
-        result: list[PersonConfig] = []
-        seen: dict[str, int] = {}
-        for i, item in enumerate(data):
-            p = join("people", i)
-            t = self.table(item, p, PERSON_KEYS)
-            address = self.c.get(t, p, "email", str, check=_address_problem)
-            if address is not None:
-                address = address.lower()
-                if address in seen:
-                    self.c.problem(join(p, "email"), f"duplicate person (also people[{seen[address]}])")
-                    address = None
-                else:
-                    seen[address] = i
-            connector = self.c.get(t, p, "connector", str)
-            if connector is not None:
-                if connector not in known:
-                    self.c.problem(join(p, "connector"), f"unknown connector {connector!r} "
-                                                         f"(known: {', '.join(known)})")
-                    connector = None
-                elif connector in NEEDS_SECTION and connector not in connectors:
-                    self.c.problem(join(p, "connector"),
-                                   f"needs a [connectors.{connector}] section in this file")
-            calendar = self.calendar(t, p, connector)
-            team = self.c.get(t, p, "team", str, None)
-            if team is not None and team not in team_ids:
-                self.c.problem(join(p, "team"), f"unknown team {team!r}" + _known(team_ids))
-                team = None
-            leader = self.c.get(t, p, "leader", bool, False)
-            if leader and "team" not in t:
-                self.c.problem(join(p, "leader"), "a leader needs a team: set team = \"<team id>\"")
-            person = PersonConfig(
-                email=address or "", connector=connector or "", calendar=calendar,
-                timezone=self.zone(t, p, "timezone", service.timezone),
-                language=self.choice(t, p, "language", LANGUAGES, service.language),
-                team=team,
-                protect=self.c.get(t, p, "protect", bool, False),
-                digest=self.c.get(t, p, "digest", bool, True),
-                leader=bool(leader),
-            )
-            if address and connector:
-                result.append(person)
-        return result
-
-    def calendar(self, t: Mapping[str, Any], p: str, connector: str | None) -> str:
-        """The provider calendar id; for ``ics`` a required URL or path (resolved)."""
-        if connector != "ics":
-            return self.c.get(t, p, "calendar", str, "primary", check=_not_blank) or "primary"
-        value = self.c.get(t, p, "calendar", str, None, check=_not_blank)
-        if value is None:
-            if "calendar" not in t:
-                self.c.problem(join(p, "calendar"), "is required for connector \"ics\": "
-                                                    "an http(s):// or webcal:// URL or a file path")
-            return ""
-        scheme = urllib.parse.urlsplit(value).scheme.lower()
-        if scheme in ("http", "https", "webcal"):
-            if not urllib.parse.urlsplit(value).netloc:
-                self.c.problem(join(p, "calendar"), f"{value!r} is not a usable URL")
-            return value
-        if scheme and len(scheme) > 1:
-            self.c.problem(join(p, "calendar"), f"unsupported URL scheme {scheme!r}: use https://, "
-                                                f"http://, webcal:// or a file path")
-            return value
-        return str(self.resolve(value))
-
-    def finish_teams(self, raw: list[dict[str, Any]], people: list[PersonConfig], k: int) -> tuple[TeamConfig, ...]:
-        """Members and leaders of every team, then the differencing check (DESIGN.md §8)."""
-        addresses = {person.email for person in people}
-        direct: dict[str, set[str]] = {t["id"]: set() for t in raw}
-        for person in people:
-            if person.team in direct:
-                direct[person.team].add(person.email)
-        children: dict[str, list[str]] = {t["id"]: [] for t in raw}
-        for team in raw:
-            if team["parent"] is not None:
-                children[team["parent"]].append(team["id"])
-
-        def members(team_id: str) -> set[str]:
-            found = set(direct[team_id])
-            for child in children[team_id]:
-                found |= members(child)
-            return found
-
+    def finish_teams(self, entries: list[tuple[int, TeamEntry]], tree: Mapping[str, str | None],
+                     records: list[tuple[str, str | None, bool]], k: int) -> tuple[TeamConfig, ...]:
+        """Leaders and members of every team, then the differencing check (DESIGN.md §8)."""
+        addresses = {address for address, _, _ in records}
+        direct: dict[str, set[str]] = {}
+        for address, team, _ in records:
+            if team is not None:
+                direct.setdefault(team, set()).add(address)
+        members = team_rules.members(tree, direct)
         teams: list[TeamConfig] = []
-        for team in raw:
-            p = join("teams", team["index"])
-            leaders: list[str] = []
-            for j, leader in enumerate(team["leaders"]):
-                where = join(join(p, "leaders"), j)
+        for i, entry in entries:
+            listed: list[str] = []
+            for j, leader in enumerate(entry.leaders):
+                where = join(join(join("teams", i), "leaders"), j)
                 if not isinstance(leader, str):
-                    self.c.problem(where, f"must be an email address, not {type(leader).__name__} {leader!r}")
+                    self.problems.append((where, f"must be an email address, not {type(leader).__name__} "
+                                                 f"{leader!r}"))
                 elif leader.lower() not in addresses:
-                    self.c.problem(where, f"{leader!r} is not one of the [[people]] in this file")
-                elif leader.lower() not in leaders:
-                    leaders.append(leader.lower())
-            for person in people:
-                if person.leader and person.team == team["id"] and person.email not in leaders:
-                    leaders.append(person.email)
-            teams.append(TeamConfig(id=team["id"], name=team["name"], leaders=tuple(leaders),
-                                    parent=team["parent"], members=frozenset(members(team["id"]))))
-        self.differencing(teams, [t["index"] for t in raw], k if isinstance(k, int) and k >= 2 else DEFAULT_K)
+                    self.problems.append((where, f"{leader!r} is not one of the [[people]] in this file"))
+                else:
+                    listed.append(leader)
+            flagged = [address for address, team, leader in records if leader and team == entry.id]
+            teams.append(TeamConfig(id=entry.id, name=entry.name or entry.id, parent=tree[entry.id],
+                                    leaders=team_rules.leaders(listed, flagged), members=members[entry.id]))
+        position = {entry.id: i for i, entry in entries}
+        for found in team_rules.differencing({t.id: t.members for t in teams}, k):
+            self.problems.append((join("teams", position[found.second]), found.message))
         return tuple(teams)
 
-    def differencing(self, teams: list[TeamConfig], indexes: list[int], k: int) -> None:
-        """Refuse overlapping teams whose member sets differ by 1 … k-1 people."""
-        for a in range(len(teams)):
-            for b in range(a + 1, len(teams)):
-                first, second = teams[a], teams[b]
-                if not first.members & second.members:
-                    continue
-                differ = len(first.members ^ second.members)
-                if 0 < differ < k:
-                    self.c.problem(join("teams", indexes[b]),
-                                   f"teams.{first.id} and teams.{second.id} differ by {differ} member(s); "
-                                   f"with k={k} a report pair would reveal individuals (make them differ "
-                                   f"by at least {k} people, or merge them)")
 
-
-# -- small checks ------------------------------------------------------------------------
-def _not_blank(value: str) -> str | None:
-    return "must not be empty" if not value.strip() else None
-
-
-def _address_problem(value: str) -> str | None:
-    return None if _ADDRESS.match(value) else f"{value!r} is not an email address"
-
-
-def _sender_problem(value: str) -> str | None:
-    name, address = email.utils.parseaddr(value)
-    if not address or not _ADDRESS.match(address):
-        return f"{value!r} is not an email address (\"Name <user@example.org>\" is fine)"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _endpoint_problem(value: str) -> str | None:
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        return f"{value!r} is not an http(s) URL"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return "must use https:// (http:// is only allowed for a loopback host such as 127.0.0.1)"
-    return None
-
-
-def _known(ids: Iterable[str]) -> str:
-    ids = sorted(ids)
-    return f" (declared: {', '.join(ids)})" if ids else " (no [[teams]] are declared)"
-
-
-def _ancestors(by_id: Mapping[str, Mapping[str, Any]], start: str, *, limit: int) -> list[str] | None:
-    """The parent chain from ``start`` upwards, or ``None`` when it loops."""
-    chain: list[str] = []
-    current: str | None = start
-    while current is not None:
-        if current in chain or len(chain) > limit:
-            return None
-        chain.append(current)
-        current = by_id[current]["parent"]
-    return chain
+def _import(target: str) -> type[ConnectorSettings]:
+    """The class named by ``"module:Class"`` (a provider's settings schema)."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]

@@ -29,7 +29,7 @@ CONSENT_TEXT = {
         "balanced-calendar membaca waktu mulai, waktu selesai dan status acara di kalender kerja Anda "
         "untuk: (1) menghitung beban kerja dan tanda kelelahan (lembur, kerja akhir pekan/hari libur, "
         "istirahat pendek), (2) mengirim ringkasan keseimbangan mingguan kepada Anda, dan (3) menyusun "
-        "laporan tim yang dianonimkan (hanya agregat, tim kurang dari 5 orang tidak dilaporkan).\n"
+        "laporan tim yang dianonimkan (hanya agregat, tim kurang dari {k} orang tidak dilaporkan).\n"
         "Judul, deskripsi, lokasi dan alamat peserta tidak disimpan. {write}"
         "Anda dapat menarik persetujuan kapan saja; semua data Anda dihapus sekaligus."
     ),
@@ -38,7 +38,7 @@ CONSENT_TEXT = {
         "balanced-calendar reads the start, end and status of events in your work calendar to: "
         "(1) measure workload and overload signals (overtime, weekend/holiday work, short rest), "
         "(2) email you a weekly balance digest, and (3) build anonymised team reports (aggregates "
-        "only; teams under 5 people are never reported).\n"
+        "only; teams under {k} people are never reported).\n"
         "Titles, descriptions, locations and attendee addresses are never stored. {write}"
         "You can withdraw at any time; all your data is then erased at once."
     ),
@@ -51,10 +51,14 @@ WRITE_TEXT = {
 }
 
 
-def consent_text(language: str, protect: bool) -> str:
-    """The consent text in both languages, the person's language first."""
+def consent_text(language: str, protect: bool, *, k: int) -> str:
+    """The consent text in both languages, the person's language first.
+
+    ``k`` is the configured anonymity threshold (``rt.config.reports.k``): the text promises it.
+    """
     order = ("id", "en") if language == "id" else ("en", "id")
-    return "\n\n".join(CONSENT_TEXT[lang].format(write=WRITE_TEXT[lang] if protect else "") for lang in order)
+    return "\n\n".join(CONSENT_TEXT[lang].format(write=WRITE_TEXT[lang] if protect else "", k=k)
+                       for lang in order)
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,16 @@ from typing import Any
 import pytest
 
 from balanced_calendar.config import (
-    CaldavConfig,
     Config,
-    ConnectorConfig,
-    GoogleConfig,
-    MicrosoftConfig,
     check_config,
     load_config,
     parse_config,
 )
 from balanced_calendar.model import ConfigError
+from connectors.caldav import CaldavSettings as CaldavConfig
+from connectors.google import GoogleSettings as GoogleConfig
+from connectors.microsoft import MicrosoftSettings as MicrosoftConfig
+from connectors.settings import ConnectorSettings as ConnectorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "systemd" / "balanced-calendar.toml.example"
@@ -632,3 +632,95 @@ def test_unit_has_the_required_settings() -> None:
     assert service["Restart"] == "on-failure"
     assert int(service["WatchdogSec"]) > 0
     assert "--config /etc/balanced-calendar/config.toml" in service["ExecStart"]
+
+
+# -- provider settings belong to the provider ------------------------------------------------
+def test_unknown_key_in_a_provider_section_is_reported_with_its_key_path(tmp_path: Path) -> None:
+    secret(tmp_path, "google-client.json")
+    path = write(tmp_path, """
+        [connectors.google]
+        client_secrets_file = "google-client.json"
+        scopes = ["calendar"]
+        name = "gmail"
+        """)
+    assert paths(path) == ["connectors.google.scopes", "connectors.google.name"]
+    msg = message(path, "connectors.google.scopes")
+    assert "unknown key" in msg and "client_secrets_file" in msg and "max_concurrency" in msg
+    assert msg.endswith("(allowed: api_endpoint, client_secrets_file, max_concurrency, mode, "
+                        "service_account_file, timeout)")  # not "name": the loader sets it
+
+
+def _modules_after_loading(config: Path) -> set[str]:
+    script = ("import sys; from balanced_calendar.config import load_config; "
+              f"load_config({str(config)!r}); print(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          check=True, cwd=ROOT)
+    return set(done.stdout.split())
+
+
+def test_provider_settings_are_imported_only_when_their_section_is_present(tmp_path: Path) -> None:
+    ics_only = write(tmp_path, '[[people]]\nemail = "a@example.org"\nconnector = "ics"\ncalendar = "a.ics"\n')
+    loaded = _modules_after_loading(ics_only)
+    assert "connectors.ics" in loaded
+    assert not loaded & {"connectors.google", "connectors.microsoft", "connectors.exchange",
+                         "connectors.caldav"}
+    secret(tmp_path, "google-client.json")
+    with_google = write(tmp_path, '[connectors.google]\nclient_secrets_file = "google-client.json"\n',
+                        name="google.toml")
+    loaded = _modules_after_loading(with_google)
+    assert "connectors.google" in loaded and "connectors.caldav" not in loaded
+    sdks = {"googleapiclient", "google_auth_oauthlib", "msal", "exchangelib", "caldav"}
+    assert not {name.split(".")[0] for name in loaded} & sdks  # settings only: no provider SDK
+
+
+def test_connector_base_and_plugin_do_not_import_pydantic() -> None:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                           "import connectors.base, connectors.plugin"],
+                          capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
+    assert "pydantic" not in done.stderr
+
+
+# -- teams as plain data -----------------------------------------------------------------------
+def test_differencing_refuses_a_pair_that_reveals_one_person() -> None:
+    from balanced_calendar.teams import Differencing, differencing
+
+    a = frozenset("abcdef")
+    b = a - {"f"}  # report(A) − report(B) is person f
+    assert differencing({"A": a, "B": b}, k=5) == [Differencing("A", "B", 1, 5)]
+    assert differencing({"A": a, "B": a}, k=5) == []  # identical sets reveal nobody
+    assert differencing({"A": a, "C": frozenset("xyz")}, k=5) == []  # no overlap
+    assert differencing({"A": a, "B": b}, k=5)[0].message.startswith(
+        "teams.A and teams.B differ by 1 member(s); with k=5")
+
+
+def test_differencing_follows_k() -> None:
+    from balanced_calendar.teams import DEFAULT_K, differencing
+
+    big = frozenset(f"p{i}" for i in range(10))
+    small = frozenset(f"p{i}" for i in range(5))  # differ by 5
+    assert DEFAULT_K == 5 and differencing({"all": big, "ops": small}) == []
+    assert [d.differ for d in differencing({"all": big, "ops": small}, k=7)] == [5]
+
+
+def test_team_tree_members_and_leaders() -> None:
+    from balanced_calendar.teams import check_parents, leaders, members
+
+    tree, found = check_parents({"all": None, "ops": "all", "sre": "ops", "x": "y", "loop1": "loop2",
+                                 "loop2": "loop1"})
+    assert [team for team, _ in found] == ["x", "loop1"]
+    assert tree == {"all": None, "ops": "all", "sre": "ops", "x": None, "loop1": None, "loop2": None}
+    got = members(tree, {"all": ["boss"], "ops": ["o1"], "sre": ["s1", "s2"]})
+    assert got["all"] == {"boss", "o1", "s1", "s2"} and got["ops"] == {"o1", "s1", "s2"}
+    assert leaders(["Boss@example.org"], ["boss@example.org", "o1@example.org"]) == (
+        "boss@example.org", "o1@example.org")
+
+
+def test_reports_k_changes_the_differencing_outcome(tmp_path: Path) -> None:
+    # "all" = "ops" (5 people) + 5 people of its own: fine with k = 5, refused with k = 7.
+    teams = '[[teams]]\nid = "all"\n\n[[teams]]\nid = "ops"\nparent = "all"\n\n'
+    body = teams + people(5, "ops") + people(5, "all", start=5)
+    assert load_config(write(tmp_path, body)).reports.k == 5
+    path = write(tmp_path, "[reports]\nk = 7\n\n" + body)
+    assert problems(path) == [("teams[1]", "teams.all and teams.ops differ by 5 member(s); with k=7 a "
+                                           "report pair would reveal individuals (make them differ by "
+                                           "at least 7 people, or merge them)")]

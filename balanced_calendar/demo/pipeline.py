@@ -28,15 +28,12 @@ from balanced_calendar.enrollment import EnrollRequest, enroll
 from balanced_calendar.model import Finding, Policy
 from balanced_calendar.runtime import open_runtime
 from balanced_calendar.sync import SyncReport, sync_all
+from balanced_calendar.teams import DEFAULT_K
 from balanced_calendar.timezones import load_zone
 from balanced_calendar.vault import write_key
 from policies import RULE_IDS
 
 log = logging.getLogger(__name__)
-
-#: teams smaller than this are not shown on their own (DESIGN.md §8)
-K_ANONYMITY = 5
-
 
 @dataclass(frozen=True)
 class PersonAudit:
@@ -53,6 +50,8 @@ class DemoRun:
     seconds: dict[str, float]
     state_dir: Path
     config_path: Path
+    #: teams smaller than this are not shown on their own (``[reports] k``, DESIGN.md §8)
+    k: int = DEFAULT_K
 
 
 def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
@@ -115,7 +114,8 @@ def run_pipeline(out_dir: Path, *, start: dt.date, weeks: int, people: int) -> D
                                         rt.store.load_findings(p.email, agency.start, agency.end))
                    for p in agency.people}
         policy = rt.policy
-    return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path)
+    return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path,
+                   k=config.reports.k)
 
 
 def person_weeks(run: DemoRun) -> pd.DataFrame:
@@ -179,13 +179,13 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         affected = sum(1 for r in results.values() if any(f.rule == rule for f in r.findings))
         total = sum(1 for r in results.values() for f in r.findings if f.rule == rule)
         lines.append(f"  {rule:<22} {affected:>3} people ({affected / n:4.0%})  {total:>5} findings")
-    lines += ["", f"Teams (aggregates only; teams under k={K_ANONYMITY} members are suppressed):",
+    lines += ["", f"Teams (aggregates only; teams under k={run.k} members are suppressed):",
               f"  {'team':<26} {'zone':<15} {'members':>7} {'outside h/wk':>12} {'meetings h/wk':>13} "
               f"{'with overtime streak':>21}"]
     for team in agency.teams:
         members = [p.email for p in agency.people if p.team == team.id]
-        if len(members) < K_ANONYMITY:
-            lines.append(f"  {team.id:<26} {team.timezone:<15} {'<' + str(K_ANONYMITY):>7}  (suppressed)")
+        if len(members) < run.k:
+            lines.append(f"  {team.id:<26} {team.timezone:<15} {'<' + str(run.k):>7}  (suppressed)")
             continue
         sub = pw[pw["team"] == team.id]
         streak = sum(1 for e in members if any(f.rule == "overtime_streak" for f in results[e].findings))
