@@ -7,7 +7,7 @@ covers, so a restart never runs a weekly or daily job twice, and a job missed wh
 service was down is enqueued when it comes back, as long as it is still inside its
 catch-up window:
 
-- ``Every(minutes)``: ``sync:<pseudonym>:<generation>:<slot>`` — slot 0 is due when the
+- ``Every(minutes)``: ``sync:<pseudonym>:<generation id>:<slot>`` — slot 0 is due when the
   service starts or reloads (a fresh sync), later slots every ``minutes`` with a per-person
   jitter; re-syncing after a restart is wanted, so the generation is part of the key;
 - ``Daily(at)``: ``<kind>:<subject>:<local date>``, due at ``at`` local time, caught up the
@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -90,8 +91,13 @@ def _spread(subject: str, seconds: int) -> int:
     return int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=4).digest(), "big") % seconds
 
 
-def due_now(kind: JobKind, subjects: Iterable[Subject], now: dt.datetime, generation: dt.datetime) -> list[Due]:
-    """The jobs of ``kind`` due at ``now`` (each at most once per period; see the module doc)."""
+def due_now(kind: JobKind, subjects: Iterable[Subject], now: dt.datetime, generation: dt.datetime,
+            generation_id: str = "0") -> list[Due]:
+    """The jobs of ``kind`` due at ``now`` (each at most once per period; see the module doc).
+
+    ``generation`` is when this service instance started or reloaded and ``generation_id``
+    names it uniquely (two instances started in the same second must not share keys).
+    """
     result: list[Due] = []
     when = kind.when
     for subject in subjects:
@@ -106,7 +112,7 @@ def due_now(kind: JobKind, subjects: Iterable[Subject], now: dt.datetime, genera
                 slot -= 1
                 start = generation + slot * period
                 due_at = start + dt.timedelta(seconds=_spread(subject.id, when.jitter_seconds) if slot else 0)
-            key = f"{kind.name}:{subject.id}:{int(generation.timestamp())}:{slot}"
+            key = f"{kind.name}:{subject.id}:{generation_id}:{slot}"
             result.append(Due(key, kind.name, subject.id, due_at))
             continue
         local = now.astimezone(load_zone(subject.zone))
@@ -145,7 +151,9 @@ class JobRunner:
     clock: Callable[[], dt.datetime]
     worker: str
     generation: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
-    lease_seconds: float = 3600.0
+    generation_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    #: a job claimed by an instance that died is taken over after this long
+    lease_seconds: float = 900.0
     batch: int = 10_000
 
     def enqueue_due(self) -> int:
@@ -153,7 +161,7 @@ class JobRunner:
         now = self.clock()
         new = 0
         for kind in self.kinds:
-            for due in due_now(kind, self.subjects(kind), now, self.generation):
+            for due in due_now(kind, self.subjects(kind), now, self.generation, self.generation_id):
                 new += self.store.enqueue_job(due.key, due.kind, due.subject, due.due_at)
         return new
 

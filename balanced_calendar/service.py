@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -66,6 +67,7 @@ class Service:
         svc = config.service
         jitter = min(svc.sync_jitter_seconds, svc.sync_interval_minutes * 30)
         generation = self.clock()  # a start or reload syncs everyone at once (slot 0)
+        generation_id = secrets.token_hex(6)
         kinds = [JobKind("sync", Every(svc.sync_interval_minutes, jitter), self._sync_handler(config))]
 
         def tick(stop_event: threading.Event) -> None:
@@ -74,7 +76,7 @@ class Service:
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
                 runner = JobRunner(store=rt.store, kinds=kinds, subjects=subjects, clock=self.clock,
-                                   worker=self.worker, generation=generation)
+                                   worker=self.worker, generation=generation, generation_id=generation_id)
                 runner.tick(stop_event)
 
         log.info("sync every %d min (jitter up to %d s) with %d worker(s)",

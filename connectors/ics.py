@@ -100,9 +100,9 @@ class _Zones:
                     zone = self._definitions[tzid].to_tz(tzp, lookup_tzid=False)
                 except Exception as exc:  # icalendar on a VTIMEZONE it cannot build
                     block = self._layout.vtimezones.get(tzid)
-                    where = f"line {block.line}: " if block else ""
-                    raise InputError(f"{self._errors.source}: {where}VTIMEZONE {tzid!r} "
-                                     f"cannot be used ({exc})") from None
+                    raise InputError(source=self._errors.source, line=block.line if block else None,
+                                     component="VTIMEZONE", detail="{value} cannot be used",
+                                     value=tzid) from None
             self._known[tzid] = zone
         return self._known[tzid]
 
@@ -169,8 +169,8 @@ def _check(component: icalendar.Component, block: Block | None, errors: Errors,
                 zone = zones.get(tzid)
                 if zone is None:
                     raise errors.event(
-                        block, f"uses time zone {tzid!r}, which is neither an IANA nor a "
-                        "Windows zone name and has no VTIMEZONE in the file", name)
+                        block, "uses time zone {value}, which is neither an IANA nor a "
+                        "Windows zone name and has no VTIMEZONE in the file", name, value=tzid)
                 value = _localize(value, zone)
             return _to_calendar_zone(value, calendar_zone) if calendar_zone else value
 
@@ -190,8 +190,10 @@ def _check_parse_errors(component: icalendar.Component, block: Block | None,
         if prop in _USED:
             broken = [v for v in _values(component, prop) if isinstance(v, vBroken)]
             raw = str(broken[0])[:60] if broken else ""
-            detail = f" ({message})" if prop == "RRULE" else ""
-            raise errors.event(block, f"has {prop} {raw!r} {_USED[prop]}{detail}", prop)
+            if prop == "RRULE":
+                raise errors.event(block, f"has {prop} {{value}} {_USED[prop]} ({{other}})", prop,
+                                   value=raw, other=message)
+            raise errors.event(block, f"has {prop} {{value}} {_USED[prop]}", prop, value=raw)
         log.debug("ignoring an unreadable %s (line %s)", prop,
                   block.props.get(prop) if block else "?")
 
@@ -216,12 +218,12 @@ def _check_times(component: icalendar.Component, block: Block | None, errors: Er
     for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
         prop = component.get(name)
         if prop is not None and not isinstance(prop.dt, dt.date):  # a bare time or duration
-            raise errors.event(block, f"has {name} {prop.to_ical().decode()[:60]!r} "
-                               f"{_USED[name]}", name)
+            raise errors.event(block, f"has {name} {{value}} {_USED[name]}", name,
+                               value=prop.to_ical().decode()[:60])
     duration = component.get("DURATION")
     if duration is not None and not isinstance(duration.dt, dt.timedelta):
-        raise errors.event(block, f"has DURATION {duration.to_ical().decode()[:60]!r} "
-                           f"{_USED['DURATION']}", "DURATION")
+        raise errors.event(block, f"has DURATION {{value}} {_USED['DURATION']}", "DURATION",
+                           value=duration.to_ical().decode()[:60])
     end = component.get("DTEND")
     if end is not None and (isinstance(component["DTSTART"].dt, dt.datetime)
                             != isinstance(end.dt, dt.datetime)):
@@ -276,9 +278,8 @@ class ParsedCalendar:
         try:
             calendars = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
-            number = errors.bad_line()
-            where = f"{source}: line {number}: " if number else f"{source}: "
-            raise InputError(f"{where}cannot be read as iCalendar ({exc})") from None
+            raise InputError(source=source, line=errors.bad_line(),
+                             detail="cannot be read as iCalendar ({raw})", value=str(exc)) from None
         zones = _Zones(calendars, layout, errors)
         pairs: list[tuple[icalendar.Component, dt.tzinfo | None]] = []
         for calendar in calendars:
@@ -299,7 +300,7 @@ class ParsedCalendar:
             try:
                 built = Series([EventAdapter(member) for member in members])
             except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
-                raise errors.event(first_block[uid], f"cannot be expanded ({exc})") from None
+                raise errors.event(first_block[uid], "cannot be expanded ({raw})", value=str(exc)) from None
             recurring = any(name in member for member in members
                             for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
             series.append(_Series(built, first_block[uid], recurring))
@@ -322,12 +323,12 @@ class ParsedCalendar:
                 occurrences = list(entry.series.between(start, end))
                 components = [occurrence.as_component(False) for occurrence in occurrences]
             except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
-                raise self._errors.event(entry.block, f"cannot be expanded ({exc})") from None
+                raise self._errors.event(entry.block, "cannot be expanded ({raw})", value=str(exc)) from None
             for component in components:
                 try:
                     event = _to_event(component, entry.recurring, tz, me, calendar)
                 except ValueError as exc:
-                    raise self._errors.event(entry.block, f"cannot be used ({exc})") from None
+                    raise self._errors.event(entry.block, "cannot be used ({raw})", value=str(exc)) from None
                 if event is not None:
                     result.append(event)
         result.sort(key=lambda event: (_as_instant(event.start, tz), event.uid))
@@ -355,8 +356,8 @@ def _calendar_zone(calendar: icalendar.Component, layout: Layout,
     zone = to_zoneinfo(str(name))
     if zone is None:
         line = layout.calendar_props.get("X-WR-TIMEZONE")
-        where = f"line {line}: " if line else ""
-        raise InputError(f"{source}: {where}X-WR-TIMEZONE {str(name)!r} is not a known time zone")
+        raise InputError(source=source, line=line, detail="X-WR-TIMEZONE {value} is not a known time zone",
+                         value=str(name))
     return zone
 
 
@@ -493,13 +494,14 @@ def _read_file(path: str) -> bytes:
     try:
         return Path(path).expanduser().read_bytes()
     except FileNotFoundError:
-        raise InputError(f"ICS file not found: {path}") from None
+        raise InputError(source=path, detail="ICS file not found") from None
     except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not an ICS file") from None
+        raise InputError(source=path, detail="is a directory, not an ICS file") from None
     except PermissionError:
-        raise InputError(f"cannot read ICS file {path}: permission denied") from None
+        raise InputError(source=path, detail="cannot read the ICS file: permission denied") from None
     except OSError as exc:
-        raise InputError(f"cannot read ICS file {path}: {exc.strerror or exc}") from None
+        raise InputError(source=path, detail="cannot read the ICS file: {raw}",
+                         value=str(exc.strerror or exc)) from None
 
 
 # -- the connector -----------------------------------------------------------------------

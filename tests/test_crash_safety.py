@@ -379,7 +379,7 @@ def test_one_persons_broken_calendar_never_stops_the_others(
         assert pseudonym[email] not in done.stdout
     for text in (done.stdout, done.stderr):
         assert not EMAIL.search(text), text
-        assert all(p.ics_path.name not in text and p.email.split("@")[0] not in text for p in agency.people[:7])
+        assert all(p.ics_path.name not in text and p.email.split("@")[0] not in text for p in agency.people[:7]), text
 
     ok = {email for email in pseudonym if email not in failing}
     stored = snapshot(tmp_path / "state")

@@ -553,14 +553,30 @@ def test_jobs_run_at_start_then_on_their_interval_with_jitter_and_never_overlap(
     assert len(runs["slow"]) == 2
 
 
-def test_service_schedules_sync_on_the_configured_interval_with_bounded_jitter(tmp_path: Path) -> None:
+def test_service_ticks_and_syncs_on_the_configured_interval_with_bounded_jitter(tmp_path: Path) -> None:
+    from balanced_calendar.due import Every, JobKind, Subject, due_now
+
     write_key(tmp_path / "vault-key")
     config_path = write_config(tmp_path / "config.toml", [], interval=1, jitter=120)
     config = load_config(config_path)
     (spec,) = Service(environ={}).jobs(config, threading.Event())
-    assert spec.name == "sync" and spec.run_at_start
-    assert spec.every_seconds == 60
-    assert spec.jitter_seconds == 30  # at most half the interval
+    assert spec.name == "tick" and spec.run_at_start and spec.every_seconds <= 60
+
+    # what the tick enqueues: at start at once, then once per interval, jitter at most half of it
+    kind = JobKind("sync", Every(1, 30), lambda subjects, stop: {})
+    start = dt.datetime(2026, 12, 14, 1, 0, tzinfo=dt.timezone.utc)
+    people = [Subject(f"p-{i:012x}", "Asia/Jakarta") for i in range(40)]
+    at_start = due_now(kind, people, start, start, "g1")
+    assert {d.due_at for d in at_start} == {start} and len({d.key for d in at_start}) == 40
+    seen: dict[str, set[str]] = {p.id: set() for p in people}
+    for second in range(0, 300, 5):
+        for due in due_now(kind, people, start + dt.timedelta(seconds=second), start, "g1"):
+            seen[due.subject].add(due.key)
+            offset = (due.due_at - start).total_seconds() % 60
+            assert offset <= 30
+    assert all(len(keys) in (5, 6) for keys in seen.values())  # one job per minute slot, never more
+    offsets = {(due.due_at - start).total_seconds() - 60 for due in due_now(kind, people, start + dt.timedelta(seconds=95), start, "g1")}
+    assert len(offsets) > 5  # people are spread over the jitter, not all at once
 
 
 def test_notifier_reaches_abstract_sockets_and_honours_watchdog_pid() -> None:
