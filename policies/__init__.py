@@ -1,9 +1,10 @@
 """Audit rules, one module each, and the policy presets (``presets/*.toml``).
 
 Every rule module exposes ``RULE`` (its id in the ``audit`` contract), ``DEFINITION``
-(one sentence, printed in digests) and ``evaluate(timeline, policy) -> list[Finding]``,
-a pure function over one person's :class:`~balanced_calendar.model.Timeline`.
-Rules depend on :mod:`balanced_calendar.model` only.
+(one sentence, printed in digests) and ``evaluate(timeline, policy)``,
+a pure function over one person's :class:`~balanced_calendar.engine.timeline.Timeline`
+that returns its findings in date order (a :class:`~balanced_calendar.model.FindingBlock`).
+Rules depend on :mod:`balanced_calendar.model` and on the engine's timeline type only.
 """
 
 from __future__ import annotations

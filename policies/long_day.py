@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "long_day"
 DEFINITION = "more than {long_day_minutes} minutes from the first start to the last end of a day"
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
-    first = t.days["first_start"].to_numpy()
-    span = t.days["last_end"].to_numpy() - first
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+    first = t.days.first_start
+    span = t.days.last_end - first
     hit = np.flatnonzero((first >= 0) & (span > p.thresholds.long_day_minutes * 60))
-    return [Finding(RULE, {"date": t.date_str(i), "span_minutes": int(s)}) for i, s in zip(hit, minutes(span[hit]))]
+    mins = minutes(span[hit])
+    return FindingBlock(RULE, ("date", "span_minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

@@ -31,7 +31,7 @@ from balanced_calendar.model.policy import (
     Thresholds,
     PlannerSettings,
 )
-from balanced_calendar.model.timeline import AuditResult, Finding, Timeline
+from balanced_calendar.model.findings import AuditResult, Finding, FindingBlock, Findings
 
 __all__ = [
     "AuditResult",
@@ -41,6 +41,8 @@ __all__ = [
     "DayHours",
     "Event",
     "Finding",
+    "FindingBlock",
+    "Findings",
     "PlannerSettings",
     "HolidayCalendar",
     "InputError",
@@ -54,7 +56,6 @@ __all__ = [
     "ShowAs",
     "Status",
     "Thresholds",
-    "Timeline",
     "UserError",
     "Window",
 ]

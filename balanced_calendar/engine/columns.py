@@ -1,0 +1,193 @@
+"""One person's events as parallel arrays: the engine's input (STYLE.md §13).
+
+:class:`EventArrays` is the columnar form of DESIGN.md §3's normalised event. A caller that
+already holds columns (the store) builds it directly; :func:`events_to_columns` converts
+:class:`~balanced_calendar.model.Event` objects for everyone else.
+
+Encoding:
+
+* ``start``/``end``: int64 seconds since the Unix epoch. Timed events: the instant, floored to
+  the second. All-day events: the date's UTC midnight (``days since 1970-01-01 * 86400``),
+  ``end`` exclusive as in iCalendar.
+* ``status``/``response``/``show_as``/``kind``: uint8, the member's position in its enum's
+  declaration order (:data:`STATUS_CODE` … :data:`KIND_CODE`); :data:`OTHER` (255) for a value
+  that is no member.
+* ``all_day``, ``organizer_is_self``: bool; ``others``: int64.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from itertools import compress
+from operator import attrgetter, itemgetter
+from typing import Any
+
+import numpy as np
+
+from balanced_calendar.model import Event, Kind, Response, ShowAs, Status
+
+#: code of a value that is no member of its enum
+OTHER = 255
+
+
+def _codes(enum: type[Enum]) -> dict[Any, int]:
+    return {member: i for i, member in enumerate(enum)}
+
+
+STATUS_CODE: dict[Any, int] = _codes(Status)
+RESPONSE_CODE: dict[Any, int] = _codes(Response)
+SHOW_AS_CODE: dict[Any, int] = _codes(ShowAs)
+KIND_CODE: dict[Any, int] = _codes(Kind)
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """A person's event instances (timed and all-day) as equal-length arrays (module docstring)."""
+
+    start: np.ndarray              # int64
+    end: np.ndarray                # int64
+    all_day: np.ndarray            # bool
+    status: np.ndarray             # uint8 code
+    response: np.ndarray           # uint8 code
+    show_as: np.ndarray            # uint8 code
+    kind: np.ndarray               # uint8 code
+    others: np.ndarray             # int64
+    organizer_is_self: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    @classmethod
+    def empty(cls) -> EventArrays:
+        i64, u8, b = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, bool)
+        return cls(i64, i64, b, u8, u8, u8, u8, i64, b)
+
+
+# --------------------------------------------------------------------------- enums -> codes
+
+class _PackedCodes(dict[tuple[Any, Any, Any, Any], int]):
+    """(status, response, show_as, kind) -> the four codes packed in one int; filled on first sight."""
+
+    def __missing__(self, key: tuple[Any, Any, Any, Any]) -> int:
+        status, response, show_as, kind = key
+        packed = (STATUS_CODE.get(status, OTHER) | RESPONSE_CODE.get(response, OTHER) << 8
+                  | SHOW_AS_CODE.get(show_as, OTHER) << 16 | KIND_CODE.get(kind, OTHER) << 24)
+        self[key] = packed
+        return packed
+
+
+_PACKED = _PackedCodes()
+_ENUM_FIELDS = attrgetter("status", "response", "show_as", "kind")
+_IS_ALL_DAY = attrgetter("all_day")
+_START = attrgetter("start")
+_END = attrgetter("end")
+
+# --------------------------------------------------------------------------- datetimes -> epoch
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_STATE = itemgetter(1)          # datetime.__reduce__() -> (datetime, (state_bytes, tzinfo))
+_REDUCE = dt.datetime.__reduce__
+#: tzinfo -> (first day since epoch, UTC offset in seconds of every day from it; NaN when it changes)
+_DAY_OFFSETS: dict[Any, tuple[int, np.ndarray]] = {}
+_MAX_TABLE_DAYS = 40 * 366
+
+
+def _day_offset(tz: dt.tzinfo, day: dt.date) -> float:
+    """The UTC offset of ``day`` in ``tz`` in seconds, or NaN when it is not the same all day."""
+    first = dt.datetime.combine(day, dt.time(0), tz).utcoffset()
+    noon = dt.datetime.combine(day, dt.time(12), tz).utcoffset()
+    last = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tz).utcoffset()
+    if first is None or first != last or first != noon or first.microseconds:
+        return float("nan")
+    return first.total_seconds()
+
+
+def _offsets(tz: dt.tzinfo, lo: int, hi: int) -> np.ndarray | None:
+    """Offsets of days ``lo..hi`` (days since epoch) in ``tz``, from a per-process table."""
+    try:
+        cached = _DAY_OFFSETS.get(tz)
+    except TypeError:  # an unhashable tzinfo: no table
+        return None
+    first, size = lo, hi - lo + 1
+    if cached is not None:
+        known, table = cached
+        if known <= lo and hi < known + table.size:
+            return table[lo - known:hi - known + 1]
+        first = min(lo, known)
+        size = max(hi, known + table.size - 1) - first + 1
+    if size > _MAX_TABLE_DAYS:
+        return None
+    epoch = dt.date(1970, 1, 1)
+    table = np.array([_day_offset(tz, epoch + dt.timedelta(days=d)) for d in range(first, first + size)])
+    _DAY_OFFSETS[tz] = (first, table)
+    return table[lo - first:hi - first + 1]
+
+
+def epoch_seconds(values: Sequence[dt.datetime]) -> np.ndarray:
+    """``floor(v.timestamp())`` of every aware datetime, as int64, exactly.
+
+    The wall time is read from each datetime's packed state in one pass; the UTC offset comes
+    from a per-zone table of whole days with one offset. Instants on a day whose offset changes,
+    with ``fold=1``, or in a zone without a table fall back to ``timestamp()``.
+    """
+    n = len(values)
+    if n == 0:
+        return np.empty(0, np.int64)
+    states = list(map(_STATE, map(_REDUCE, values)))
+    if any(len(s) != 2 for s in states):  # a naive datetime slipped in: let timestamp() decide
+        return np.floor(np.fromiter(map(dt.datetime.timestamp, values), np.float64, n)).astype(np.int64)
+    raw, zones = zip(*states)
+    b = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(n, 10).astype(np.int64)
+    fold = b[:, 2] >= 128
+    year = b[:, 0] * 256 + b[:, 1]
+    months = (year - 1970) * 12 + (b[:, 2] & 0x7F) - 1
+    days = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + b[:, 3] - 1)
+    wall = days * 86400 + b[:, 4] * 3600 + b[:, 5] * 60 + b[:, 6]
+    offset = np.full(n, np.nan)
+    zone_ids = np.fromiter(map(id, zones), np.int64, n)
+    ids, first_of, which = np.unique(zone_ids, return_index=True, return_inverse=True)
+    for k in range(ids.size):
+        mine = which == k if ids.size > 1 else slice(None)
+        mine_days = days[mine]
+        table = _offsets(zones[first_of[k]], int(mine_days.min()), int(mine_days.max()))
+        if table is not None:
+            offset[mine] = table[mine_days - mine_days.min()]
+    out = wall - np.nan_to_num(offset).astype(np.int64)
+    for i in np.flatnonzero(np.isnan(offset) | fold).tolist():
+        out[i] = int(np.floor(values[i].timestamp()))
+    return out
+
+
+# --------------------------------------------------------------------------- events -> arrays
+
+def events_to_columns(events: Sequence[Event]) -> EventArrays:
+    """The :class:`EventArrays` of ``events``, in their order (C-level passes, no per-event Python)."""
+    n = len(events)
+    if n == 0:
+        return EventArrays.empty()
+    events = list(events)
+    all_day = np.fromiter(map(_IS_ALL_DAY, events), bool, n)
+    start = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    if all_day.any():
+        timed = list(compress(events, (~all_day).tolist()))
+        whole = list(compress(events, all_day.tolist()))
+        day = dt.date.toordinal
+        start[all_day] = (np.fromiter(map(day, map(_START, whole)), np.int64, len(whole)) - _EPOCH_ORDINAL) * 86400
+        end[all_day] = (np.fromiter(map(day, map(_END, whole)), np.int64, len(whole)) - _EPOCH_ORDINAL) * 86400
+        start[~all_day] = epoch_seconds(list(map(_START, timed)))
+        end[~all_day] = epoch_seconds(list(map(_END, timed)))
+    else:
+        start = epoch_seconds(list(map(_START, events)))
+        end = epoch_seconds(list(map(_END, events)))
+    packed = np.fromiter(map(_PACKED.__getitem__, map(_ENUM_FIELDS, events)), np.uint32, n)
+    return EventArrays(
+        start=start, end=end, all_day=all_day,
+        status=(packed & 0xFF).astype(np.uint8), response=(packed >> 8 & 0xFF).astype(np.uint8),
+        show_as=(packed >> 16 & 0xFF).astype(np.uint8), kind=(packed >> 24).astype(np.uint8),
+        others=np.fromiter(map(attrgetter("others"), events), np.int64, n),
+        organizer_is_self=np.fromiter(map(attrgetter("organizer_is_self"), events), bool, n),
+    )
