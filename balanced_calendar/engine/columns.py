@@ -93,6 +93,9 @@ _REDUCE = dt.datetime.__reduce__
 #: tzinfo -> (first day since epoch, UTC offset in seconds of every day from it; NaN when it changes)
 _DAY_OFFSETS: dict[Any, tuple[int, np.ndarray]] = {}
 _MAX_TABLE_DAYS = 40 * 366
+#: days since epoch of the first of every month from 1900 to 2199 (index (year - 1900) * 12 + month - 1)
+_MONTH_TABLE_YEAR = 1900
+_MONTH_START = np.arange(np.datetime64("1900-01"), np.datetime64("2200-01")).astype("datetime64[D]").astype(np.int64)
 
 
 def _day_offset(tz: dt.tzinfo, day: dt.date) -> float:
@@ -136,25 +139,32 @@ def epoch_seconds(values: Sequence[dt.datetime]) -> np.ndarray:
     n = len(values)
     if n == 0:
         return np.empty(0, np.int64)
-    states = list(map(_STATE, map(_REDUCE, values)))
-    if any(len(s) != 2 for s in states):  # a naive datetime slipped in: let timestamp() decide
+    try:
+        raw, zones = zip(*map(_STATE, map(_REDUCE, values)))
+    except ValueError:  # a naive datetime (state without tzinfo) slipped in: let timestamp() decide
         return np.floor(np.fromiter(map(dt.datetime.timestamp, values), np.float64, n)).astype(np.int64)
-    raw, zones = zip(*states)
     b = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(n, 10).astype(np.int64)
     fold = b[:, 2] >= 128
-    year = b[:, 0] * 256 + b[:, 1]
-    months = (year - 1970) * 12 + (b[:, 2] & 0x7F) - 1
-    days = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + b[:, 3] - 1)
+    months = (b[:, 0] * 256 + b[:, 1] - _MONTH_TABLE_YEAR) * 12 + (b[:, 2] & 0x7F) - 1
+    if months.min() >= 0 and months.max() < _MONTH_START.size:
+        days = _MONTH_START[months] + b[:, 3] - 1
+    else:
+        days = ((months + (_MONTH_TABLE_YEAR - 1970) * 12).astype("datetime64[M]").astype("datetime64[D]")
+                .astype(np.int64) + b[:, 3] - 1)
     wall = days * 86400 + b[:, 4] * 3600 + b[:, 5] * 60 + b[:, 6]
     offset = np.full(n, np.nan)
-    zone_ids = np.fromiter(map(id, zones), np.int64, n)
-    ids, first_of, which = np.unique(zone_ids, return_index=True, return_inverse=True)
-    for k in range(ids.size):
-        mine = which == k if ids.size > 1 else slice(None)
+    if zones.count(zones[0]) == n:  # the common case: one zone (identity is checked first)
+        groups: list[tuple[dt.tzinfo, np.ndarray | slice]] = [(zones[0], slice(None))]
+    else:
+        ids, first_of, which = np.unique(np.fromiter(map(id, zones), np.int64, n), return_index=True,
+                                         return_inverse=True)
+        groups = [(zones[first_of[k]], which == k) for k in range(ids.size)]
+    for tz, mine in groups:
         mine_days = days[mine]
-        table = _offsets(zones[first_of[k]], int(mine_days.min()), int(mine_days.max()))
+        lo = int(mine_days.min())
+        table = _offsets(tz, lo, int(mine_days.max()))
         if table is not None:
-            offset[mine] = table[mine_days - mine_days.min()]
+            offset[mine] = table[mine_days - lo]
     out = wall - np.nan_to_num(offset).astype(np.int64)
     for i in np.flatnonzero(np.isnan(offset) | fold).tolist():
         out[i] = int(np.floor(values[i].timestamp()))
@@ -178,11 +188,10 @@ def events_to_columns(events: Sequence[Event]) -> EventArrays:
         day = dt.date.toordinal
         start[all_day] = (np.fromiter(map(day, map(_START, whole)), np.int64, len(whole)) - _EPOCH_ORDINAL) * 86400
         end[all_day] = (np.fromiter(map(day, map(_END, whole)), np.int64, len(whole)) - _EPOCH_ORDINAL) * 86400
-        start[~all_day] = epoch_seconds(list(map(_START, timed)))
-        end[~all_day] = epoch_seconds(list(map(_END, timed)))
     else:
-        start = epoch_seconds(list(map(_START, events)))
-        end = epoch_seconds(list(map(_END, events)))
+        timed = events
+    both = epoch_seconds([*map(_START, timed), *map(_END, timed)])  # one pass for starts and ends
+    start[~all_day], end[~all_day] = both[:len(timed)], both[len(timed):]
     packed = np.fromiter(map(_PACKED.__getitem__, map(_ENUM_FIELDS, events)), np.uint32, n)
     return EventArrays(
         start=start, end=end, all_day=all_day,
