@@ -28,7 +28,7 @@ def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     new = np.ones(ps.size, dtype=bool)
     new[1:] = (day[1:] != day[:-1]) | (ps[1:] - reach[:-1] >= th.back_to_back_gap_minutes * 60)
     first = np.flatnonzero(new)
-    count = np.diff(np.r_[first, ps.size])
+    count = np.diff(np.append(first, ps.size))
     chain_start = ps[first]
     chain_end = np.maximum.reduceat(pe, first)
     span = chain_end - chain_start

@@ -26,7 +26,7 @@ def evaluate(t: Timeline, p: Policy) -> FindingBlock:
         return FindingBlock(RULE, keys, 0, tuple)
     flags = overtime[relevant]
     # Runs of True in `flags`: boundaries where the value changes.
-    edges = np.flatnonzero(np.diff(np.r_[False, flags, False].astype(np.int8)))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
     starts, stops = edges[::2], edges[1::2]  # stops exclusive
     long_enough = stops - starts >= th.overtime_streak_days
     a, b = starts[long_enough], stops[long_enough]

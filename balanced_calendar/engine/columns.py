@@ -156,9 +156,15 @@ def epoch_seconds(values: Sequence[dt.datetime]) -> np.ndarray:
     if zones.count(zones[0]) == n:  # the common case: one zone (identity is checked first)
         groups: list[tuple[dt.tzinfo, np.ndarray | slice]] = [(zones[0], slice(None))]
     else:
-        ids, first_of, which = np.unique(np.fromiter(map(id, zones), np.int64, n), return_index=True,
-                                         return_inverse=True)
-        groups = [(zones[first_of[k]], which == k) for k in range(ids.size)]
+        try:  # a code per distinct zone (zones hash fast: ZoneInfo by identity)
+            code_of = {tz: i for i, tz in enumerate(dict.fromkeys(zones))}
+            which = np.fromiter(map(code_of.__getitem__, zones), np.int64, n)
+            distinct = list(code_of)
+        except TypeError:  # an unhashable tzinfo
+            ids, first_of, which = np.unique(np.fromiter(map(id, zones), np.int64, n), return_index=True,
+                                             return_inverse=True)
+            distinct = [zones[i] for i in first_of]
+        groups = [(tz, which == k) for k, tz in enumerate(distinct)]
     for tz, mine in groups:
         mine_days = days[mine]
         lo = int(mine_days.min())

@@ -156,7 +156,9 @@ def build_timeline(ev: EventArrays, policy: Policy, *, zone: str, start: dt.date
     timed = ~ev.all_day
     live = (ev.status != _CANCELLED) & (ev.response != _DECLINED)
     oof = (ev.show_as == _OOF) | (ev.kind == _OUT_OF_OFFICE)
-    counted = (timed & live & np.isin(ev.show_as, _COUNTED_SHOW_AS) & ~np.isin(ev.kind, _NOT_WORK_KINDS)
+    show, kind = ev.show_as, ev.kind
+    counted = (timed & live & ((show == _COUNTED_SHOW_AS[0]) | (show == _COUNTED_SHOW_AS[1]))
+               & (kind != _NOT_WORK_KINDS[0]) & (kind != _NOT_WORK_KINDS[1]) & (kind != _NOT_WORK_KINDS[2])
                & (ev.end - ev.start <= policy.thresholds.max_event_hours * 3600) & (ev.end > ev.start))
     meeting = counted & (ev.others >= 1)
 
@@ -182,7 +184,7 @@ def build_timeline(ev: EventArrays, policy: Policy, *, zone: str, start: dt.date
         new_day[0] = True
         np.not_equal(day[1:], day[:-1], out=new_day[1:])  # pieces are in time order, so days ascend
         first_idx = np.flatnonzero(new_day)
-        last_idx = np.r_[first_idx[1:], day.size] - 1
+        last_idx = np.append(first_idx[1:], day.size) - 1
         first_start[day[first_idx]] = ps[first_idx]
         last_end[day[first_idx]] = pe[last_idx]
 
