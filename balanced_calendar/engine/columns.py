@@ -68,19 +68,28 @@ class EventArrays:
 
 # --------------------------------------------------------------------------- enums -> codes
 
-class _PackedCodes(dict[tuple[Any, Any, Any, Any], int]):
-    """(status, response, show_as, kind) -> the four codes packed in one int; filled on first sight."""
+_OTHERS_LIMIT = 1 << 23
 
-    def __missing__(self, key: tuple[Any, Any, Any, Any]) -> int:
-        status, response, show_as, kind = key
+
+class _PackedFields(dict[tuple[Any, ...], int]):
+    """(status, response, show_as, kind, organizer_is_self, others) -> one packed int, filled on first sight.
+
+    Bits 0–31: the four codes (8 bits each); bit 32: organizer_is_self; bits 40–62: others,
+    or the whole of bits 40–63 set when ``others`` does not fit (read separately then).
+    """
+
+    def __missing__(self, key: tuple[Any, ...]) -> int:
+        status, response, show_as, kind, organizer_is_self, others = key
+        fits = isinstance(others, int) and 0 <= others < _OTHERS_LIMIT
         packed = (STATUS_CODE.get(status, OTHER) | RESPONSE_CODE.get(response, OTHER) << 8
-                  | SHOW_AS_CODE.get(show_as, OTHER) << 16 | KIND_CODE.get(kind, OTHER) << 24)
+                  | SHOW_AS_CODE.get(show_as, OTHER) << 16 | KIND_CODE.get(kind, OTHER) << 24
+                  | bool(organizer_is_self) << 32 | (others if fits else 0xFFFFFF) << 40)
         self[key] = packed
         return packed
 
 
-_PACKED = _PackedCodes()
-_ENUM_FIELDS = attrgetter("status", "response", "show_as", "kind")
+_PACKED = _PackedFields()
+_PACKED_FIELDS = attrgetter("status", "response", "show_as", "kind", "organizer_is_self", "others")
 _IS_ALL_DAY = attrgetter("all_day")
 _START = attrgetter("start")
 _END = attrgetter("end")
@@ -198,11 +207,15 @@ def events_to_columns(events: Sequence[Event]) -> EventArrays:
         timed = events
     both = epoch_seconds([*map(_START, timed), *map(_END, timed)])  # one pass for starts and ends
     start[~all_day], end[~all_day] = both[:len(timed)], both[len(timed):]
-    packed = np.fromiter(map(_PACKED.__getitem__, map(_ENUM_FIELDS, events)), np.uint32, n)
+    packed = np.fromiter(map(_PACKED.__getitem__, map(_PACKED_FIELDS, events)), np.uint64, n)
+    codes = packed.astype(np.uint32).view(np.uint8).reshape(n, 4)  # little-endian bytes of bits 0-31
+    if np.little_endian is False:  # pragma: no cover - big-endian hosts
+        codes = codes[:, ::-1]
+    others = (packed >> np.uint64(40)).astype(np.int64)
+    if (others == 0xFFFFFF).any():
+        others = np.fromiter(map(attrgetter("others"), events), np.int64, n)
     return EventArrays(
         start=start, end=end, all_day=all_day,
-        status=(packed & 0xFF).astype(np.uint8), response=(packed >> 8 & 0xFF).astype(np.uint8),
-        show_as=(packed >> 16 & 0xFF).astype(np.uint8), kind=(packed >> 24).astype(np.uint8),
-        others=np.fromiter(map(attrgetter("others"), events), np.int64, n),
-        organizer_is_self=np.fromiter(map(attrgetter("organizer_is_self"), events), bool, n),
+        status=codes[:, 0].copy(), response=codes[:, 1].copy(), show_as=codes[:, 2].copy(), kind=codes[:, 3].copy(),
+        others=others, organizer_is_self=(packed >> np.uint64(32) & np.uint64(1)).astype(bool),
     )
