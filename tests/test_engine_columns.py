@@ -70,3 +70,17 @@ def test_audit_columns_and_audit_events_give_the_same_contract_in_every_zone():
         by_columns = audit_columns(events_to_columns(events), policy, **span)
         assert to_json(by_events) == to_json(by_columns)
         assert len(by_events.findings) == len(by_events.as_dict()["findings"]) > 0
+
+
+def test_findings_are_read_lazily_and_survive_pickling():
+    import pickle
+
+    policy = load_policy("asn-id")
+    events = [meeting(d, "07:00", "12:30") for d in ("2026-12-14", "2026-12-15", "2026-12-16")]
+    result = audit_events(events, policy, zone="Asia/Jakarta", start=dt.date(2026, 12, 14),
+                          end=dt.date(2026, 12, 20), person="p")
+    counts = result.summary()["findings"]  # from the blocks, nothing built yet
+    again = pickle.loads(pickle.dumps(result.findings))
+    assert [f.as_dict() for f in again] == [f.as_dict() for f in result.findings]
+    assert counts == {rule: sum(1 for f in result.findings if f.rule == rule) for rule in counts}
+    assert result.findings[0].rule == next(iter(counts)) and result.findings[:1] == [result.findings[0]]

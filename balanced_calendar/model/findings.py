@@ -86,6 +86,10 @@ class FindingBlock(Sequence[Finding]):
     def __repr__(self) -> str:
         return f"FindingBlock({self.rule!r}, {self.count} findings)"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its built findings (the row producer is a closure)."""
+        return (FindingBlock.of, (self.rule, self._materialise()))
+
 
 class Findings(Sequence[Finding]):
     """Every rule's findings, in rule order then date order; blocks are read lazily."""
@@ -135,6 +139,9 @@ class Findings(Sequence[Finding]):
 
     def __repr__(self) -> str:
         return f"Findings({len(self)} findings)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Findings, (self.blocks,))
 
 
 @dataclass(frozen=True)
