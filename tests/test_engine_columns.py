@@ -84,3 +84,13 @@ def test_findings_are_read_lazily_and_survive_pickling():
     assert [f.as_dict() for f in again] == [f.as_dict() for f in result.findings]
     assert counts == {rule: sum(1 for f in result.findings if f.rule == rule) for rule in counts}
     assert result.findings[0].rule == next(iter(counts)) and result.findings[:1] == [result.findings[0]]
+
+
+def test_event_arrays_refuse_columns_of_different_lengths():
+    import pytest
+
+    from balanced_calendar.engine import EventArrays
+
+    cols = events_to_columns([meeting("2026-12-14", "09:00", "10:00")])
+    with pytest.raises(ValueError):
+        EventArrays(**{**cols.__dict__, "others": np.zeros(2, np.int64)})

@@ -57,6 +57,11 @@ class EventArrays:
     others: np.ndarray             # int64
     organizer_is_self: np.ndarray  # bool
 
+    def __post_init__(self) -> None:
+        n = self.start.size
+        if any(getattr(self, name).shape != (n,) for name in self.__dataclass_fields__):
+            raise ValueError("EventArrays columns must be one-dimensional and of equal length")
+
     def __len__(self) -> int:
         return int(self.start.size)
 
