@@ -1,16 +1,17 @@
 """Audit rules, one module each, and the policy presets (``presets/*.toml``).
 
 Every rule module exposes ``RULE`` (its id in the ``audit`` contract), its texts per
-language (STYLE.md §14; read them through :mod:`balanced_calendar.texts`, never directly) and
-``evaluate(timeline, policy) -> list[Finding]``, a pure function over one person's
-:class:`~balanced_calendar.model.Timeline`:
+language (read them through :mod:`balanced_calendar.texts`, never directly) and
+``evaluate(timeline, policy)``, a pure function over one person's
+:class:`~balanced_calendar.engine.timeline.Timeline` that returns its findings in date order
+(a :class:`~balanced_calendar.model.FindingBlock`):
 
 - ``DEFINITION = {"en": ..., "id": ...}``: the rule in one sentence, a format string over the
   policy's values (``{after_hours_minutes}``, ``{meeting_start}``, ...);
 - ``DESCRIBE = {"en": ..., "id": ...}``: one finding in one sentence, a format string over the
   finding's fields; ``{minutes:h}`` shows a number of minutes as ``h:mm``.
 
-Rules depend on :mod:`balanced_calendar.model` only.
+Rules depend on :mod:`balanced_calendar.model` and on the engine's timeline type only.
 """
 
 from __future__ import annotations

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "after_hours"
 DEFINITION: dict[str, str] = {
@@ -18,8 +23,8 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     d = t.days
-    after = d["after_s"].to_numpy()
-    hit = np.flatnonzero(d["is_workday"].to_numpy() & (after >= p.thresholds.after_hours_minutes * 60))
-    return [Finding(RULE, {"date": t.date_str(i), "minutes": int(m)}) for i, m in zip(hit, minutes(after[hit]))]
+    hit = np.flatnonzero(d.is_workday & (d.after_s >= p.thresholds.after_hours_minutes * 60))
+    mins = minutes(d.after_s[hit])
+    return FindingBlock(RULE, ("date", "minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "back_to_back"
 DEFINITION: dict[str, str] = {
@@ -20,23 +25,23 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     m = t.meetings  # sorted by (day, piece_start)
+    keys = ("date", "start", "end", "minutes")
     if len(m) < 2:
-        return []
+        return FindingBlock(RULE, keys, 0, tuple)
     th = p.thresholds
-    day = m["day"].to_numpy()
-    ps, pe = m["piece_start"].to_numpy(), m["piece_end"].to_numpy()
+    day, ps, pe = m.day, m.piece_start, m.piece_end
     reach = np.maximum.accumulate(pe)
     new = np.ones(ps.size, dtype=bool)
     new[1:] = (day[1:] != day[:-1]) | (ps[1:] - reach[:-1] >= th.back_to_back_gap_minutes * 60)
     first = np.flatnonzero(new)
-    count = np.diff(np.r_[first, ps.size])
+    count = np.diff(np.append(first, ps.size))
     chain_start = ps[first]
     chain_end = np.maximum.reduceat(pe, first)
     span = chain_end - chain_start
     hit = np.flatnonzero((count >= 2) & (span >= th.back_to_back_span_minutes * 60))
     days = day[first[hit]]
-    s_txt, e_txt = t.clock(chain_start[hit], days), t.clock(chain_end[hit], days)
-    return [Finding(RULE, {"date": t.date_str(dd), "start": s, "end": e, "minutes": int(mm)})
-            for dd, s, e, mm in zip(days, s_txt, e_txt, minutes(span[hit]))]
+    s, e, mins = chain_start[hit], chain_end[hit], minutes(span[hit])
+    return FindingBlock(RULE, keys, hit.size, lambda: zip(t.date_texts(days), t.clock(s, days), t.clock(e, days),
+                                                          mins.tolist()))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "break_overlap"
 DEFINITION: dict[str, str] = {
@@ -17,15 +22,11 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     m, d = t.meetings, t.days
-    if m.empty:
-        return []
-    day = m["day"].to_numpy()
-    ps, pe = m["piece_start"].to_numpy(), m["piece_end"].to_numpy()
-    bs, be = d["b_start"].to_numpy()[day], d["b_end"].to_numpy()[day]
-    taken = np.clip(np.minimum(pe, be) - np.maximum(ps, bs), 0, None)
-    hit = np.flatnonzero(d["is_workday"].to_numpy()[day] & (taken >= p.thresholds.break_overlap_minutes * 60))
-    s_txt, e_txt = t.clock(ps[hit], day[hit]), t.clock(pe[hit], day[hit])
-    return [Finding(RULE, {"date": t.date_str(day[i]), "start": s, "end": e})
-            for i, s, e in zip(hit, s_txt, e_txt)]
+    day, ps, pe = m.day, m.piece_start, m.piece_end
+    taken = np.clip(np.minimum(pe, d.b_end[day]) - np.maximum(ps, d.b_start[day]), 0, None)
+    hit = np.flatnonzero(d.is_workday[day] & (taken >= p.thresholds.break_overlap_minutes * 60))
+    days, s, e = day[hit], ps[hit], pe[hit]
+    return FindingBlock(RULE, ("date", "start", "end"), hit.size,
+                        lambda: zip(t.date_texts(days), t.clock(s, days), t.clock(e, days)))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "focus_deficit"
 DEFINITION: dict[str, str] = {
@@ -20,9 +25,10 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     d = t.days
-    free = d["longest_free_s"].to_numpy()
-    hit = np.flatnonzero(d["is_workday"].to_numpy() & (free < p.thresholds.focus_min_minutes * 60))
-    return [Finding(RULE, {"date": t.date_str(i), "longest_free_minutes": int(m)})
-            for i, m in zip(hit, minutes(free[hit]))]
+    free = d.longest_free_s
+    hit = np.flatnonzero(d.is_workday & (free < p.thresholds.focus_min_minutes * 60))
+    mins = minutes(free[hit])
+    return FindingBlock(RULE, ("date", "longest_free_minutes"), hit.size,
+                        lambda: zip(t.date_texts(hit), mins.tolist()))

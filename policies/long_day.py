@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "long_day"
 DEFINITION: dict[str, str] = {
@@ -18,8 +23,9 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
-    first = t.days["first_start"].to_numpy()
-    span = t.days["last_end"].to_numpy() - first
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+    first = t.days.first_start
+    span = t.days.last_end - first
     hit = np.flatnonzero((first >= 0) & (span > p.thresholds.long_day_minutes * 60))
-    return [Finding(RULE, {"date": t.date_str(i), "span_minutes": int(s)}) for i, s in zip(hit, minutes(span[hit]))]
+    mins = minutes(span[hit])
+    return FindingBlock(RULE, ("date", "span_minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "meeting_overload"
 DEFINITION: dict[str, str] = {
@@ -18,20 +23,18 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     d = t.days
-    weeks, week_of_day = np.unique(d["iso_week"].to_numpy(), return_inverse=True)  # sorted, as groupby
-    meeting_min = minutes(d["meeting_s"].to_numpy())
-    net = np.where(d["is_workday"].to_numpy(), d["window_net_s"].to_numpy(), 0)
-    week_minutes = np.zeros(weeks.size, dtype=np.int64)
-    week_net = np.zeros(weeks.size, dtype=np.int64)
-    np.add.at(week_minutes, week_of_day, meeting_min)
-    np.add.at(week_net, week_of_day, net)
-    share = p.thresholds.meeting_share
-    findings = []
-    for week, mins, net_s in zip(weeks.tolist(), week_minutes.tolist(), week_net.tolist()):
-        limit_s = share * net_s
-        if mins * 60 > limit_s:
-            findings.append(Finding(RULE, {"week": str(week), "minutes": int(mins),
-                                           "limit_minutes": int(round(limit_s / 60))}))
-    return findings
+    names, week_of_day = t.calendar.weeks  # weeks in order, as text sorts them
+    n_weeks = len(names)
+    week_minutes = np.bincount(week_of_day, weights=minutes(d.meeting_s), minlength=n_weeks).astype(np.int64)
+    week_net = np.bincount(week_of_day, weights=np.where(d.is_workday, d.window_net_s, 0),
+                           minlength=n_weeks).astype(np.int64)
+    week_workdays = np.bincount(week_of_day, weights=d.is_workday, minlength=n_weeks)
+    limit_s = p.thresholds.meeting_share * week_net
+    # A week without a workday in range has limit 0 and never fires (DESIGN.md §4).
+    hit = np.flatnonzero((week_workdays > 0) & (week_minutes * 60 > limit_s))
+    mins = week_minutes[hit].tolist()
+    limits = [int(round(s / 60)) for s in limit_s[hit].tolist()]
+    return FindingBlock(RULE, ("week", "minutes", "limit_minutes"), hit.size,
+                        lambda: zip([names[i] for i in hit.tolist()], mins, limits))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "out_of_window_meeting"
 DEFINITION: dict[str, str] = {
@@ -17,21 +22,14 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     m, d = t.meetings, t.days
-    if m.empty:
-        return []
-    day = m["day"].to_numpy()
-    start, end = m["start"].to_numpy(), m["end"].to_numpy()
-    starts_here = m["piece_start"].to_numpy() == start
-    workday = d["is_workday"].to_numpy()[day]
-    outside = (start < d["mw_start"].to_numpy()[day]) | (end > d["mw_end"].to_numpy()[day])
-    hit = np.flatnonzero(starts_here & workday & outside)
-    if hit.size == 0:
-        return []
+    day, start, end = m.day, m.start, m.end
+    starts_here = m.piece_start == start
+    outside = (start < d.mw_start[day]) | (end > d.mw_end[day])
+    hit = np.flatnonzero(starts_here & d.is_workday[day] & outside)
+    days = day[hit]
     # End shown on the start date's clock: "24:00" or later-day ends read as 24:00.
-    shown_end = np.minimum(end[hit], d["day_end"].to_numpy()[day[hit]])
-    s_txt = t.clock(start[hit], day[hit])
-    e_txt = t.clock(shown_end, day[hit])
-    return [Finding(RULE, {"date": t.date_str(day[i]), "start": s, "end": e})
-            for i, s, e in zip(hit, s_txt, e_txt)]
+    s, e = start[hit], np.minimum(end[hit], d.day_end[days])
+    return FindingBlock(RULE, ("date", "start", "end"), hit.size,
+                        lambda: zip(t.date_texts(days), t.clock(s, days), t.clock(e, days)))

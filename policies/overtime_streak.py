@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "overtime_streak"
 DEFINITION: dict[str, str] = {
@@ -21,20 +26,18 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     th = p.thresholds
-    days = t.days
-    overtime = days["after_s"].to_numpy() >= th.overtime_day_minutes * 60
-    relevant = np.flatnonzero(overtime | days["is_workday"].to_numpy())
+    keys = ("start", "end", "days")
+    overtime = t.days.after_s >= th.overtime_day_minutes * 60
+    relevant = np.flatnonzero(overtime | t.days.is_workday)
     if relevant.size == 0:
-        return []
+        return FindingBlock(RULE, keys, 0, tuple)
     flags = overtime[relevant]
     # Runs of True in `flags`: boundaries where the value changes.
-    edges = np.flatnonzero(np.diff(np.r_[False, flags, False].astype(np.int8)))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
     starts, stops = edges[::2], edges[1::2]  # stops exclusive
-    findings = []
-    for a, b in zip(starts, stops):
-        if b - a >= th.overtime_streak_days:
-            findings.append(Finding(RULE, {
-                "start": t.date_str(relevant[a]), "end": t.date_str(relevant[b - 1]), "days": int(b - a)}))
-    return findings
+    long_enough = stops - starts >= th.overtime_streak_days
+    a, b = starts[long_enough], stops[long_enough]
+    return FindingBlock(RULE, keys, a.size, lambda: zip(t.date_texts(relevant[a]), t.date_texts(relevant[b - 1]),
+                                                        (b - a).tolist()))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "short_rest"
 DEFINITION: dict[str, str] = {
@@ -18,13 +23,10 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
-    first = t.days["first_start"].to_numpy()
-    last = t.days["last_end"].to_numpy()
-    if first.size < 2:
-        return []
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+    first, last = t.days.first_start, t.days.last_end
     rest = first[1:] - last[:-1]
     both = (first[1:] >= 0) & (last[:-1] >= 0)
-    hit = np.flatnonzero(both & (rest < p.thresholds.min_rest_hours * 3600))
-    return [Finding(RULE, {"date": t.date_str(i + 1), "rest_minutes": int(r)})
-            for i, r in zip(hit, minutes(rest[hit]))]
+    hit = np.flatnonzero(both & (rest < p.thresholds.min_rest_hours * 3600)) + 1
+    mins = minutes(rest[hit - 1])
+    return FindingBlock(RULE, ("date", "rest_minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from balanced_calendar.model import Finding, Policy, Timeline
+from balanced_calendar.model import FindingBlock, Policy
 from policies._shared import minutes
+
+if TYPE_CHECKING:
+    from balanced_calendar.engine.timeline import Timeline
 
 RULE = "weekend_work"
 DEFINITION: dict[str, str] = {
@@ -18,8 +23,8 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> list[Finding]:
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     d = t.days
-    hit = np.flatnonzero(~d["in_workweek"].to_numpy() & (d["work_s"].to_numpy() > 0))
-    mins = minutes(d["work_s"].to_numpy()[hit])
-    return [Finding(RULE, {"date": t.date_str(i), "minutes": int(m)}) for i, m in zip(hit, mins)]
+    hit = np.flatnonzero(~d.in_workweek & (d.work_s > 0))
+    mins = minutes(d.work_s[hit])
+    return FindingBlock(RULE, ("date", "minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

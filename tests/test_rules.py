@@ -201,3 +201,20 @@ def test_meeting_overload_uses_only_days_in_range_and_workdays():
     events = [meeting(NEXT_MON, "09:00", "15:00"), meeting("2026-12-23", "09:00", "12:46")]
     r = audit(events, "2026-12-23", "2026-12-27")
     assert findings(r, "meeting_overload") == [{"week": "2026-W52", "minutes": 226, "limit_minutes": 225}]
+
+
+def test_meeting_overload_never_fires_in_a_week_without_a_workday():
+    # A week of leave (Mon–Fri all-day out of office) with meetings every day: the limit is 0
+    # (no workday in range), and such a week never fires (DESIGN.md §4).
+    leave = all_day(MON, SAT, show_as=ShowAs.OOF)
+    r = audit([leave] + [meeting(d, "09:00", "12:00") for d in (MON, TUE, WED, THU, FRI, SAT)], MON, SUN)
+    assert not any(d["is_workday"] for d in r.days)
+    assert sum(d["meeting_minutes"] for d in r.days) == 6 * 180
+    assert findings(r, "meeting_overload") == []
+
+
+def test_meeting_overload_never_fires_on_a_range_of_holidays_and_weekend():
+    # Thu 24 (cuti bersama) .. Sun 27 (Christmas week): no workday in range.
+    events = [meeting(d, "09:00", "15:00") for d in (CUTI_BERSAMA, CHRISTMAS, "2026-12-26")]
+    r = audit(events, CUTI_BERSAMA, "2026-12-27")
+    assert findings(r, "meeting_overload") == []

@@ -43,12 +43,24 @@ class RangeCalendar:
         return np.array([h is not None for h in self.holiday], dtype=bool)
 
     @cached_property
-    def holiday_column(self) -> pd.Series:
-        """The holiday names as an object Series (``None`` on ordinary days), for the day table.
+    def date_text(self) -> tuple[str, ...]:
+        """ISO text of every date (``"2026-12-14"``), shared by every person's findings and days."""
+        return tuple(d.isoformat() for d in self.dates)
 
-        Shared by every person's table; pandas copy-on-write keeps it unchanged.
+    @cached_property
+    def regular(self) -> np.ndarray:
+        """bool per date: the day lasts exactly 24 h, so its wall clock is ``midnight + elapsed``.
+
+        False on the days of a UTC-offset change (DST, zone reforms).
         """
-        return pd.Series(list(self.holiday), dtype=object)
+        return np.diff(self.bounds) == 86400
+
+    @cached_property
+    def weeks(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """The ISO weeks of the range in order, and the week index of every date."""
+        names = tuple(sorted(set(self.iso_week)))
+        index = {name: i for i, name in enumerate(names)}
+        return names, np.array([index[w] for w in self.iso_week], dtype=np.intp)
 
 
 def _localize(naive: np.ndarray, zone: str) -> np.ndarray:

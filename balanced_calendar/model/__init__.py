@@ -35,7 +35,7 @@ from balanced_calendar.model.policy import (
     Thresholds,
     PlannerSettings,
 )
-from balanced_calendar.model.timeline import AuditResult, Finding, Timeline
+from balanced_calendar.model.findings import AuditResult, Finding, FindingBlock, Findings
 
 __all__ = [
     "AuditResult",
@@ -49,6 +49,8 @@ __all__ = [
     "DayHours",
     "Event",
     "Finding",
+    "FindingBlock",
+    "Findings",
     "PlannerSettings",
     "HolidayCalendar",
     "InputError",
@@ -62,7 +64,6 @@ __all__ = [
     "ShowAs",
     "Status",
     "Thresholds",
-    "Timeline",
     "UserError",
     "Window",
 ]
