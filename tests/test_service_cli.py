@@ -131,8 +131,9 @@ def test_enroll_sync_audit_status_and_unenroll(site):
 
 def test_audit_table_speaks_the_persons_language(site):
     config = str(site / "config.toml")
-    assert cli("enroll", "--config", config, "--provider", "ics", "--email", RINA, "--yes",
-               "--language", "en").returncode == 0
+    # the config owns a person's settings: Rina's entry says English
+    (site / "config.toml").write_text((site / "config.toml").read_text() + 'language = "en"\n')
+    assert cli("enroll", "--config", config, "--provider", "ics", "--email", RINA, "--yes").returncode == 0
     args = ["audit", "--config", config, "--person", RINA, "--start", "2026-12-14", "--end", "2026-12-20",
             "--format", "table"]
     english = cli(*args)  # service and policy are Indonesian; Rina chose English
