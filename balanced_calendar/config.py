@@ -1,9 +1,9 @@
-"""The service config: one TOML file (DESIGN.md §10), validated completely.
+"""The service config: one TOML file (systemd/README.md, section 4), validated completely.
 
 Each option is declared once, on a frozen pydantic model, with its type, default and help
 text. Every problem of the whole file is collected with its key path (``people[3].team``,
-``connectors.google.client_secrets_file``) and raised at once as one :class:`ConfigError`
-(STYLE.md §5). Unknown keys are errors. Secrets never sit in the file: a key such as
+``connectors.google.client_secrets_file``) and raised at once as one :class:`ConfigError`.
+Unknown keys are errors. Secrets never sit in the file: a key such as
 ``password`` or ``client_secret`` holding a value is refused; secrets are named by ``*_file``
 paths, which must exist and be readable by their owner only (mode 0600). Those files are
 only ``stat``-ed here, never read.
@@ -606,7 +606,7 @@ class _Loader:
 
     def finish_teams(self, entries: list[tuple[int, TeamEntry]], tree: Mapping[str, str | None],
                      records: list[tuple[str, str | None, bool]], k: int) -> tuple[TeamConfig, ...]:
-        """Leaders and members of every team, then the differencing check (DESIGN.md §8)."""
+        """Leaders and members of every team, then the differencing check (docs/privacy.md)."""
         addresses = {address for address, _, _ in records}
         direct: dict[str, set[str]] = {}
         for address, team, _ in records:

@@ -1,4 +1,4 @@
-"""Logging on stdout, journald-friendly (STYLE.md §10, as Radicale does).
+"""Logging on stdout, journald-friendly (as Radicale does).
 
 Under systemd (``JOURNAL_STREAM`` set) each line starts with a syslog priority prefix
 ``<N>`` and no timestamp (journald adds its own). Log records never carry personal data:

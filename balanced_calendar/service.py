@@ -40,7 +40,7 @@ STOP_TIMEOUT = 30.0
 
 
 def next_digest(person: PersonRecord, now: dt.datetime) -> dt.datetime | None:
-    """Next Monday 07:00 in the person's zone (DESIGN.md §7), or None without digest."""
+    """Next Monday 07:00 in the person's zone (a planned digest, docs/architecture.md); None without digest."""
     if not person.digest:
         return None
     local = now.astimezone(load_zone(person.timezone))

@@ -1,4 +1,4 @@
-"""Teams as plain data: the tree, members, leaders and the differencing rule (DESIGN.md §8).
+"""Teams as plain data: the tree, members, leaders and the differencing rule (docs/privacy.md).
 
 Pure functions over ids and addresses, shared by the config loader (which refuses a config
 that breaks them) and the team report (which needs the same members and the same ``k``).

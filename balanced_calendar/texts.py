@@ -1,4 +1,4 @@
-"""Every sentence the audit shows people, in Bahasa Indonesia and English (STYLE.md §14).
+"""Every sentence the audit shows people, in Bahasa Indonesia and English (docs/contributing.md).
 
 One mechanism for all texts: a table ``{"en": ..., "id": ...}`` per text, kept beside what it
 describes. Each rule module in :mod:`policies` carries its ``DEFINITION`` (a format string over
@@ -155,7 +155,7 @@ def definition(rule_id: str, policy: Policy, lang: str) -> str:
 
 
 def definitions(policy: Policy, lang: str) -> dict[str, str]:
-    """Every rule's definition in ``lang``, in the order of DESIGN.md §4."""
+    """Every rule's definition in ``lang``, in rule order (docs/rules.md)."""
     values = policy_values(policy)
     return {rule_id: _FORMATTER.format(_pick(rule.DEFINITION, lang), **values)
             for rule_id, rule in _rules().items()}

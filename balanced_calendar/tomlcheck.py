@@ -1,6 +1,6 @@
 """Validate TOML tables completely: collect every problem with its key path, then raise once.
 
-Used by the policy loader (STYLE.md §5: unknown keys are errors, every problem is reported at
+Used by the policy loader (unknown keys are errors, every problem is reported at
 once). The service config validates with pydantic and borrows only :func:`load_toml` and
 :func:`join` from here.
 """

@@ -1,4 +1,4 @@
-"""The one abstract connector every provider implements (STYLE.md §1).
+"""The one abstract connector every provider implements.
 
 Capabilities are class attributes; the guards that depend on them (a read-only
 connector refuses writes, a connector only touches its own blocks) live here once.
@@ -47,7 +47,7 @@ class Connector(ABC):
 
     @abstractmethod
     def read(self, window: Window, tz: dt.tzinfo) -> list[Event]:
-        """Every event instance overlapping ``window``, normalised (DESIGN.md §3).
+        """Every event instance overlapping ``window``, normalised (docs/architecture.md).
 
         ``tz`` is the person's zone, used for floating times and all-day dates.
         """

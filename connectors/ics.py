@@ -3,7 +3,7 @@
 Parsing is done by ``icalendar`` and recurrence expansion by ``recurring-ical-events``; this
 module adds what those leave to the caller: line numbers for every error, IANA zones for
 Windows and vendor TZIDs, per-file VTIMEZONEs, ``X-WR-TIMEZONE``, and the mapping to the
-normalised :class:`~balanced_calendar.model.Event` (DESIGN.md §3). See ``docs/ics.md``.
+normalised :class:`~balanced_calendar.model.Event` (docs/architecture.md). See ``docs/ics.md``.
 """
 
 from __future__ import annotations
@@ -309,7 +309,7 @@ class ParsedCalendar:
 
     def events(self, window: Window, tz: dt.tzinfo, *, owner: str | None,
                calendar: str = "primary") -> list[Event]:
-        """Every instance overlapping ``window``, normalised (DESIGN.md §3), sorted by start.
+        """Every instance overlapping ``window``, normalised (docs/architecture.md), sorted by start.
 
         Floating times and all-day dates are read in ``tz``; timed events come back in
         ``tz``; cancelled instances are dropped. Raises :class:`InputError` when a series

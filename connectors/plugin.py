@@ -62,7 +62,7 @@ class PersonRef:
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a factory gets: the seams are parameters (STYLE.md §9).
+    """Everything a factory gets: the seams are parameters.
 
     ``settings`` is the provider's validated ``[connectors.<name>]`` section (an instance of
     :attr:`Provider.settings`); ``http`` builds an HTTP session when the provider needs one

@@ -33,7 +33,7 @@ from policies import (
     weekend_work,
 )
 
-#: in the order of DESIGN.md §4 (findings are reported in this order)
+#: in the order of docs/rules.md (findings are reported in this order)
 RULES: tuple[ModuleType, ...] = (
     overtime_streak,
     weekend_work,

@@ -32,7 +32,7 @@ def evaluate(t: Timeline, p: Policy) -> FindingBlock:
                            minlength=n_weeks).astype(np.int64)
     week_workdays = np.bincount(week_of_day, weights=d.is_workday, minlength=n_weeks)
     limit_s = p.thresholds.meeting_share * week_net
-    # A week without a workday in range has limit 0 and never fires (DESIGN.md §4).
+    # A week without a workday in range has limit 0 and never fires (docs/rules.md).
     hit = np.flatnonzero((week_workdays > 0) & (week_minutes * 60 > limit_s))
     mins = week_minutes[hit].tolist()
     limits = [int(round(s / 60)) for s in limit_s[hit].tolist()]

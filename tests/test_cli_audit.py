@@ -1,4 +1,4 @@
-"""The ``audit`` command: the JSON contract of DESIGN.md §5, the other formats, bad input."""
+"""The ``audit`` command: the JSON contract of docs/audit-json.md, the other formats, bad input."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The service config (DESIGN.md §10) and the systemd unit that runs the service.
+"""The service config (systemd/README.md) and the systemd unit that runs the service.
 
 Every problem of a config file is reported at once with its key path; secrets only by file
-path (0600); overlapping teams that differ by fewer than k people are refused (§8).
+path (0600); overlapping teams that differ by fewer than k people are refused (docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What counts as work (DESIGN.md §4 "counted event") and how day figures are measured."""
+"""What counts as work (docs/rules.md, "counted event") and how day figures are measured."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ class Instance:
 
     @property
     def counts(self) -> bool:
-        """Roughly DESIGN.md §4's counted event."""
+        """Roughly the counted event of docs/rules.md."""
         return (
             self.timed
             and self.status != "CANCELLED"

@@ -1,4 +1,4 @@
-"""Every rule of DESIGN.md §4 at its exact thresholds (ASN preset, Asia/Jakarta unless said)."""
+"""Every rule of docs/rules.md at its exact thresholds (ASN preset, Asia/Jakarta unless said)."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_meeting_overload_uses_only_days_in_range_and_workdays():
 
 def test_meeting_overload_never_fires_in_a_week_without_a_workday():
     # A week of leave (Mon–Fri all-day out of office) with meetings every day: the limit is 0
-    # (no workday in range), and such a week never fires (DESIGN.md §4).
+    # (no workday in range), and such a week never fires (docs/rules.md).
     leave = all_day(MON, SAT, show_as=ShowAs.OOF)
     r = audit([leave] + [meeting(d, "09:00", "12:00") for d in (MON, TUE, WED, THU, FRI, SAT)], MON, SUN)
     assert not any(d["is_workday"] for d in r.days)

@@ -1,4 +1,4 @@
-"""Texts in Bahasa Indonesia and English (STYLE.md §14): every rule carries its definition and
+"""Texts in Bahasa Indonesia and English (docs/contributing.md): every rule carries its definition and
 its finding sentence in both languages; the table follows ``--lang``, else the policy's (or the
 person's) language; JSON and CSV never change with the language."""
 

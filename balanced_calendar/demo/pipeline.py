@@ -50,7 +50,7 @@ class DemoRun:
     seconds: dict[str, float]
     state_dir: Path
     config_path: Path
-    #: teams smaller than this are not shown on their own (``[reports] k``, DESIGN.md §8)
+    #: teams smaller than this are not shown on their own (``[reports] k``, docs/privacy.md)
     k: int = DEFAULT_K
 
 

@@ -1,4 +1,4 @@
-"""Run every rule over a person's timeline and produce the ``audit`` contract (DESIGN.md §5)."""
+"""Run every rule over a person's timeline and produce the ``audit`` contract (docs/audit-json.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""One person's events as parallel arrays: the engine's input (STYLE.md §13).
+"""One person's events as parallel arrays: the engine's input (docs/architecture.md, "The engine").
 
-:class:`EventArrays` is the columnar form of DESIGN.md §3's normalised event. A caller that
+:class:`EventArrays` is the columnar form of the normalised event (docs/architecture.md). A caller that
 already holds columns (the store) builds it directly; :func:`events_to_columns` converts
 :class:`~balanced_calendar.model.Event` objects for everyone else.
 

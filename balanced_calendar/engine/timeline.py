@@ -1,4 +1,4 @@
-"""One person's audited range as numpy columns (DESIGN.md §4), and how it is built.
+"""One person's audited range as numpy columns (docs/rules.md), and how it is built.
 
 The engine builds a :class:`Timeline` from :class:`~balanced_calendar.engine.columns.EventArrays`;
 each rule in ``policies/`` is a pure function over it. Times are int64 seconds since the Unix
@@ -146,7 +146,7 @@ def build_timeline(ev: EventArrays, policy: Policy, *, zone: str, start: dt.date
                    person: str = "") -> Timeline:
     """Per-day figures and meeting pieces of the events ``ev`` over ``[start, end]`` in ``zone``.
 
-    ``zone`` must be an IANA name. Applies DESIGN.md §4's counted-event, meeting and leave rules.
+    ``zone`` must be an IANA name. Applies the counted-event, meeting and leave rules of docs/rules.md.
     """
     cal = range_calendar(policy, zone, start, end)
     n = len(cal.dates)

@@ -1,4 +1,4 @@
-"""Plain data shared by every layer (DESIGN.md §3–5).
+"""Plain data shared by every layer (docs/architecture.md, docs/rules.md, docs/audit-json.md).
 
 ``connectors`` and ``policies`` import from here and from nowhere else in the core.
 """

@@ -1,4 +1,4 @@
-"""The normalised event (DESIGN.md §3): what every connector produces."""
+"""The normalised event (docs/architecture.md): what every connector produces."""
 
 from __future__ import annotations
 

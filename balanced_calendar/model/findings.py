@@ -1,4 +1,4 @@
-"""What the rules say about a person's audited range, and the ``audit`` contract (DESIGN.md §5).
+"""What the rules say about a person's audited range, and the ``audit`` contract (docs/audit-json.md).
 
 Plain standard-library data. The engine's numpy timeline lives in
 :mod:`balanced_calendar.engine.timeline`; findings are kept as per-rule blocks of plain value
@@ -15,7 +15,7 @@ from typing import Any, overload
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule firing. ``fields`` follow DESIGN.md §4 (e.g. ``date``, ``minutes``)."""
+    """One rule firing. ``fields`` follow docs/rules.md (e.g. ``date``, ``minutes``)."""
 
     rule: str
     fields: Mapping[str, Any] = field(default_factory=dict)
@@ -146,7 +146,7 @@ class Findings(Sequence[Finding]):
 
 @dataclass(frozen=True)
 class AuditResult:
-    """The ``audit`` JSON contract of DESIGN.md §5, plus the engine timeline it came from."""
+    """The ``audit`` JSON contract of docs/audit-json.md, plus the engine timeline it came from."""
 
     person: str
     timezone: str

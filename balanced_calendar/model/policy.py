@@ -79,7 +79,7 @@ class Season:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Numbers of DESIGN.md §4. Defaults are the ASN values."""
+    """The thresholds of docs/rules.md. Defaults are the ASN values."""
 
     max_event_hours: float = 16
     overtime_day_minutes: int = 30
@@ -97,7 +97,7 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class PlannerSettings:
-    """Focus and recovery blocks (DESIGN.md §6)."""
+    """Focus and recovery blocks (the planned planner; docs/architecture.md)."""
 
     focus_window: tuple[int, int] = (7 * 60 + 30, 11 * 60 + 30)
     focus_target_minutes: int = 120

@@ -1,4 +1,4 @@
-"""Persistent state behind one interface (DESIGN.md §9; README "Store").
+"""Persistent state behind one interface (docs/store.md, docs/privacy.md).
 
 Callers use :class:`Store` (or the one concern they need: :class:`PeopleStore`,
 :class:`EventStore`, :class:`AuditStore`, :class:`BlockStore`, :class:`OutboxStore`,

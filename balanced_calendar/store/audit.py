@@ -1,4 +1,4 @@
-"""Audit results: per-day figures and findings, per person and across a team (DESIGN.md §5, §8)."""
+"""Audit results: per-day figures and findings, per person and for teams (docs/audit-json.md, docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class AuditStore(Protocol):
 
     @abstractmethod
     def load_audit_days(self, email: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-        """Stored day figures (the ``days`` objects of DESIGN.md §5) in ``[start, end]``, by date.
+        """Stored day figures (the ``days`` objects of docs/audit-json.md) in ``[start, end]``, by date.
 
         Raises :class:`NotEnrolled`.
         """

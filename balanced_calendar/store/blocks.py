@@ -1,4 +1,4 @@
-"""Own blocks and tombstones: what the planner wrote and what the user deleted (DESIGN.md §6)."""
+"""Own blocks and tombstones: what the planner wrote and what the user deleted (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ BLOCK_STATES: frozenset[str] = frozenset({"active", "deleted_by_user", "edited_b
 
 @dataclass(frozen=True, slots=True)
 class OwnBlock:
-    """A focus/recovery/break block the planner wrote (DESIGN.md §6).
+    """A focus/recovery/break block the planner wrote (docs/architecture.md).
 
     ``block_id`` is the stable id carried in the provider-native tag; ``provider_id`` the
     provider's own event id once created; ``etag`` the provider's etag / change key returned

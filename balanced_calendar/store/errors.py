@@ -1,4 +1,4 @@
-"""The store's errors and the checks its records share (DESIGN.md §9: no raw address in a message)."""
+"""The store's errors and the checks its records share (docs/privacy.md: no raw address in a message)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class NotEnrolled(UserError):
     """The address is not enrolled (or was erased). ``email`` says which.
 
     The message shows the address masked (``s***@kemenkeu.go.id``), because messages end
-    up in the journal and logs never carry raw addresses (DESIGN.md §9).
+    up in the journal and logs never carry raw addresses (docs/privacy.md).
     """
 
     def __init__(self, email: str) -> None:

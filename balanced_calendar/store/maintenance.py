@@ -1,4 +1,4 @@
-"""Erasure, run records, installation-wide values, integrity, locking and closing (DESIGN.md §9)."""
+"""Erasure, run records, installation-wide values, integrity, locking and closing (docs/privacy.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""People, consent and credentials: who is enrolled, what they agreed to (DESIGN.md §9)."""
+"""People, consent and credentials: who is enrolled, what they agreed to (docs/privacy.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract every store backend passes (vdirsyncer's StorageTests, STYLE.md §3).
+"""The contract every store backend passes (vdirsyncer's StorageTests; docs/contributing.md).
 
 A backend's test class subclasses :class:`StoreContract` and supplies only the
 ``store_factory`` fixture: a callable that opens a *new* store instance on one fresh,

@@ -1,4 +1,4 @@
-"""The contract every connector passes (vdirsyncer's StorageTests, STYLE.md §3).
+"""The contract every connector passes (vdirsyncer's StorageTests; docs/contributing.md).
 
 A provider's test class subclasses :class:`ConnectorContract` and supplies only the
 ``connector`` fixture: a connector whose calendar holds :data:`scenario.SCENARIO` and whose
