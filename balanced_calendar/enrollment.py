@@ -119,7 +119,7 @@ def prepare(rt: Runtime, req: EnrollRequest, *, echo: Callable[[str], None] = pr
         language=language, team=team, protect=protect,
         digest=req.digest and (cfg.digest if cfg else True), enrolled_at=rt.clock())
     flow = EnrollInput(email=email, settings=rt.settings_for(name), calendar=calendar, protect=protect,
-                       echo=echo, clock=rt.clock)
+                       echo=echo, http=rt.http, clock=rt.clock)
     return Prepared(req, email, plugin, person, flow)
 
 
@@ -164,12 +164,16 @@ def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> s
     if future:
         connector = rt.connector_for(person)
         if not connector.read_only:
-            from balanced_calendar.model import BlockRef
+            from balanced_calendar.model import BlockRef, Conflict, NotOurs
 
             for block in future:
-                if block.provider_id:
-                    connector.delete_block(BlockRef(block.block_id, block.provider_id,
-                                                    getattr(block, "etag", None)))
+                if not block.provider_id:
+                    continue
+                try:
+                    connector.delete_block(BlockRef(block.block_id, block.provider_id, block.etag))
+                except (Conflict, NotOurs):
+                    # the person edited it in their calendar: from then on it is theirs to keep
+                    log.info("left a block of %s that its owner changed", person.pseudonym)
     pseudonym = rt.store.erase_person(person.email, reason)
     log.info("erased %s (%s)", pseudonym, reason)
     return pseudonym

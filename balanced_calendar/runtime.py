@@ -37,6 +37,9 @@ class Runtime:
     vault: Vault
     policy: Policy
     clock: Clock = utc_now
+    #: builds the HTTP session a provider uses (proxies, a private CA, tests); ``None``: the
+    #: provider's own default
+    http: Callable[[], Any] | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -81,7 +84,8 @@ class Runtime:
             raise UserError(f"connector {person.connector!r} is not available in this version",
                             hint="enroll the person with one of: " + ", ".join(available()))
         ctx = Context(settings=self.settings_for(person.connector), person=self.person_ref(person),
-                      credentials=VaultCredentials(self, person.email, person.connector), clock=self.clock)
+                      credentials=VaultCredentials(self, person.email, person.connector), http=self.http,
+                      clock=self.clock)
         return plugin.factory(ctx)
 
 
