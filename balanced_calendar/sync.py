@@ -25,7 +25,7 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from balanced_calendar.engine import audit_events
+from balanced_calendar.engine import audit_columns
 from balanced_calendar.logsetup import code_trace
 from balanced_calendar.model import ChangeSet, UserError, Window
 from balanced_calendar.runtime import Runtime
@@ -192,9 +192,9 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
         # figures saved here are the ones `audit --person` and later reports recompute. Done
         # even when nothing changed: a crash may have come between the events and the audit,
         # and the policy may have been reloaded.
-        stored = rt.store.load_events(person.email, w_start, w_end)
-        result = audit_events(stored, rt.policy, zone=person.timezone, start=start, end=end,
-                              person=person.pseudonym)
+        stored = rt.store.load_event_columns(person.email, w_start, w_end)
+        result = audit_columns(stored, rt.policy, zone=person.timezone, start=start, end=end,
+                               person=person.pseudonym)
         rt.store.save_audit(person.email, result)
         rt.store.record_run(person.email, "sync", True, None, now)
         log.info("synced %s: %s", person.pseudonym,

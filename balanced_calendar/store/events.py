@@ -6,7 +6,7 @@ import datetime as dt
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from balanced_calendar.model import Event
 from balanced_calendar.store.errors import require_aware
@@ -81,3 +81,8 @@ class EventStore(Protocol):
         uid and ``title`` is always ``None``. Ordered by start (all-day events at local
         midnight), then by hashed uid.
         """
+
+    @abstractmethod
+    def load_event_columns(self, email: str, start: dt.datetime, end: dt.datetime) -> Any:
+        """:meth:`load_events` as ``balanced_calendar.engine.columns.EventArrays`` (same events,
+        same order), for the engine's columnar entry point ``audit_columns``."""

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from balanced_calendar.model import AuditResult, Event, Finding, InputError, Kind, ShowAs, UserError
+from balanced_calendar.model import AuditResult, Event, Finding, InputError, Kind, ShowAs, Status, UserError
 from balanced_calendar.store import (ConsentRecord, NotEnrolled, OutboxMessage, OwnBlock, PersonRecord, Store,
                                      StoreError, SyncState)
 
@@ -205,6 +205,26 @@ class StoreContract:
         assert loaded[1].all_day and len(loaded) == 6
         ties = [e for e in loaded if not e.all_day and e.start == at("2026-12-15", "14:00")]
         assert [e.uid for e in ties] == sorted(e.uid for e in ties)
+
+    def test_event_columns_are_the_loaded_events_for_the_engine(self, store: Store) -> None:
+        from balanced_calendar.engine import audit_columns, audit_events, events_to_columns
+        from balanced_calendar.formats import to_json
+        from balanced_calendar.policyfile import load_policy
+
+        store.replace_events(ME, "primary", *WINDOW, [
+            meeting("late", "2026-12-15", "14:00", "19:30"), meeting("early", "2026-12-15", "06:00", "07:00"),
+            Event(uid="leave", start=dt.date(2026, 12, 16), end=dt.date(2026, 12, 18), all_day=True,
+                  show_as=ShowAs.OOF, kind=Kind.OUT_OF_OFFICE),
+            meeting("tentative", "2026-12-14", "21:00", "23:30", status=Status.TENTATIVE)], state())
+        loaded = store.load_events(ME, *WINDOW)
+        columns = store.load_event_columns(ME, *WINDOW)
+        expected = events_to_columns(loaded)
+        for name in expected.__dataclass_fields__:
+            assert getattr(columns, name).tolist() == getattr(expected, name).tolist(), name
+        policy = load_policy("asn-id")
+        days = dict(zone="Asia/Jakarta", start=dt.date(2026, 12, 14), end=dt.date(2026, 12, 20), person="p")
+        assert to_json(audit_columns(columns, policy, **days)) == to_json(audit_events(loaded, policy, **days))
+        assert len(store.load_event_columns(OTHER, *WINDOW)) == 0
 
     def test_full_sync_replaces_only_the_window_and_only_that_calendar(self, store: Store) -> None:
         store.replace_events(ME, "primary", *WINDOW, [meeting("dec")], state())

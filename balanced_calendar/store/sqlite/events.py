@@ -19,6 +19,8 @@ from balanced_calendar.store.sqlite.core import SQLiteCore, email_key, epoch, fr
 
 log = logging.getLogger(__name__)
 
+_EPOCH_DATE = dt.date(1970, 1, 1)
+
 # Events overlapping a window (see _date_bounds for all-day).
 _OVERLAP = """(
     (all_day = 0 AND start_utc < :end_utc AND (end_utc > :start_utc OR (end_utc = start_utc AND start_utc >= :start_utc)))
@@ -180,3 +182,52 @@ class SQLiteEvents(SQLiteCore):
                 organizer_is_self=bool(self_org), calendar=calendar)))
         events.sort(key=lambda item: (item[0], item[1]))
         return [event for _, _, event in events]
+
+    def load_event_columns(self, email: str, start: dt.datetime, end: dt.datetime) -> Any:
+        """:meth:`load_events` as the engine's columns (``engine.columns.EventArrays``), in the
+        same order, without building an ``Event`` per row: the sync's audit reads this."""
+        from balanced_calendar.engine.columns import (KIND_CODE, OTHER, RESPONSE_CODE, SHOW_AS_CODE,
+                                                      STATUS_CODE, EventArrays)
+
+        _check_window(start, end)
+        with self._read() as conn:
+            pid = self._person_id(conn, email)
+            zone = self._person_zone(conn, pid)
+            first, stop = _date_bounds(start, end, zone)
+            rows = conn.execute(
+                f"SELECT uid_hash, {_VALUES} FROM events WHERE person_id = :pid AND {_OVERLAP}",
+                {"pid": pid, "start_utc": epoch(start), "end_utc": epoch(end),
+                 "first_date": first, "stop_date": stop}).fetchall()
+        midnights: dict[str, tuple[int, int]] = {}
+
+        def day(text: str) -> tuple[int, int]:
+            """(UTC-midnight epoch, local-midnight epoch) of an ISO date."""
+            if text not in midnights:
+                date = dt.date.fromisoformat(text)
+                midnights[text] = ((date - _EPOCH_DATE).days * 86400,
+                                   int(dt.datetime.combine(date, dt.time(), zone).timestamp()))
+            return midnights[text]
+
+        keyed = []
+        for uid_hash, all_day, s_utc, e_utc, s_date, e_date, *rest in rows:
+            if all_day:
+                (s, order), (e, _) = day(s_date), day(e_date)
+            else:
+                s, e, order = s_utc, e_utc, s_utc
+            keyed.append(((order, uid_hash), (s, e, all_day, *rest)))
+        keyed.sort(key=lambda item: item[0])
+        import numpy as np
+
+        cols = list(zip(*(values for _, values in keyed))) or [()] * 9
+        code = {name: {member.value: c for member, c in table.items()} for name, table in
+                (("status", STATUS_CODE), ("response", RESPONSE_CODE), ("show_as", SHOW_AS_CODE),
+                 ("kind", KIND_CODE))}
+        return EventArrays(
+            start=np.fromiter(cols[0], np.int64, len(keyed)), end=np.fromiter(cols[1], np.int64, len(keyed)),
+            all_day=np.fromiter(cols[2], bool, len(keyed)),
+            status=np.fromiter((code["status"].get(v, OTHER) for v in cols[3]), np.uint8, len(keyed)),
+            response=np.fromiter((code["response"].get(v, OTHER) for v in cols[4]), np.uint8, len(keyed)),
+            show_as=np.fromiter((code["show_as"].get(v, OTHER) for v in cols[5]), np.uint8, len(keyed)),
+            kind=np.fromiter((code["kind"].get(v, OTHER) for v in cols[6]), np.uint8, len(keyed)),
+            others=np.fromiter(cols[7], np.int64, len(keyed)),
+            organizer_is_self=np.fromiter(cols[8], bool, len(keyed)))
