@@ -32,7 +32,34 @@ class Finding:
         return ""
 
 
-class FindingBlock(Sequence[Finding]):
+class _Lazy(Sequence[Finding]):
+    """A sequence of findings built on first read (:meth:`_materialise`), equal to any
+    sequence holding the same findings."""
+
+    __slots__ = ()
+
+    def _materialise(self) -> list[Finding]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        return self._materialise()[index]
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self._materialise())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, like a list
+
+
+class FindingBlock(_Lazy):
     """The findings of one rule, held as ``count`` rows of plain values until read.
 
     ``rows()`` yields one tuple of values per finding, in the order of ``keys``; it is called
@@ -68,21 +95,6 @@ class FindingBlock(Sequence[Finding]):
     def __len__(self) -> int:
         return self.count
 
-    @overload
-    def __getitem__(self, index: int) -> Finding: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Finding]: ...
-    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
-        return self._materialise()[index]
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self._materialise())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
-            return list(self) == list(other)
-        return NotImplemented
-
     def __repr__(self) -> str:
         return f"FindingBlock({self.rule!r}, {self.count} findings)"
 
@@ -91,7 +103,7 @@ class FindingBlock(Sequence[Finding]):
         return (FindingBlock.of, (self.rule, self._materialise()))
 
 
-class Findings(Sequence[Finding]):
+class Findings(_Lazy):
     """Every rule's findings, in rule order then date order; blocks are read lazily."""
 
     __slots__ = ("blocks", "_items")
@@ -121,21 +133,6 @@ class Findings(Sequence[Finding]):
         if self._items is not None:
             return len(self._items)
         return sum(len(block) for block in self.blocks)
-
-    @overload
-    def __getitem__(self, index: int) -> Finding: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Finding]: ...
-    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
-        return self._materialise()[index]
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self._materialise())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
-            return list(self) == list(other)
-        return NotImplemented
 
     def __repr__(self) -> str:
         return f"Findings({len(self)} findings)"

@@ -156,7 +156,9 @@ class SQLiteEvents(SQLiteCore):
         log.debug("applied changes for %s: %d rows written, %d uids removed",
                   self.pseudonym(email), count, len(deleted_uids))
 
-    def load_events(self, email: str, start: dt.datetime, end: dt.datetime) -> list[Event]:
+    def _overlapping(self, email: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.tzinfo, list[_Row]]:
+        """The person's zone and their event rows ``calendar, uid_hash, <_VALUES>`` overlapping
+        ``[start, end)``, unordered."""
         _check_window(start, end)
         with self._read() as conn:
             pid = self._person_id(conn, email)
@@ -166,6 +168,10 @@ class SQLiteEvents(SQLiteCore):
                 f"SELECT calendar, uid_hash, {_VALUES} FROM events WHERE person_id = :pid AND {_OVERLAP}",
                 {"pid": pid, "start_utc": epoch(start), "end_utc": epoch(end),
                  "first_date": first, "stop_date": stop}).fetchall()
+        return zone, rows
+
+    def load_events(self, email: str, start: dt.datetime, end: dt.datetime) -> list[Event]:
+        zone, rows = self._overlapping(email, start, end)
         events: list[tuple[dt.datetime, str, Event]] = []
         for (calendar, uid_hash, all_day, s_utc, e_utc, s_date, e_date, status, response, show_as,
              kind, others, self_org) in rows:
@@ -189,15 +195,7 @@ class SQLiteEvents(SQLiteCore):
         from balanced_calendar.engine.columns import (KIND_CODE, OTHER, RESPONSE_CODE, SHOW_AS_CODE,
                                                       STATUS_CODE, EventArrays)
 
-        _check_window(start, end)
-        with self._read() as conn:
-            pid = self._person_id(conn, email)
-            zone = self._person_zone(conn, pid)
-            first, stop = _date_bounds(start, end, zone)
-            rows = conn.execute(
-                f"SELECT uid_hash, {_VALUES} FROM events WHERE person_id = :pid AND {_OVERLAP}",
-                {"pid": pid, "start_utc": epoch(start), "end_utc": epoch(end),
-                 "first_date": first, "stop_date": stop}).fetchall()
+        zone, rows = self._overlapping(email, start, end)
         midnights: dict[str, tuple[int, int]] = {}
 
         def day(text: str) -> tuple[int, int]:
@@ -209,7 +207,7 @@ class SQLiteEvents(SQLiteCore):
             return midnights[text]
 
         keyed = []
-        for uid_hash, all_day, s_utc, e_utc, s_date, e_date, *rest in rows:
+        for _calendar, uid_hash, all_day, s_utc, e_utc, s_date, e_date, *rest in rows:
             if all_day:
                 (s, order), (e, _) = day(s_date), day(e_date)
             else:
