@@ -663,6 +663,12 @@ class IcsConnector(Connector):
         return self._load().events(window, tz, owner=self.owner, calendar=self.calendar)
 
     @property
+    def deadline_seconds(self) -> float | None:
+        """The total time a read may take: ``timeout`` for a URL, ``None`` for a local file
+        (bounded by its size instead)."""
+        return self.timeout if http_url(self.source) is not None else None
+
+    @property
     def skipped(self) -> list[InputError]:
         """Series left out of the last :meth:`read` (see :attr:`ParsedCalendar.skipped`)."""
         return self._parsed.skipped if self._parsed is not None else []
