@@ -91,10 +91,12 @@ def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> 
 @click.option("--end", type=DATE, help="Last local date, inclusive (default: Sunday of last week).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]),
               help="Output format (default: table on a terminal, json otherwise).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="With --ics URL: seconds for the whole download and parse.")
 @LANG_OPTION
 def audit(source: str | None, person: str | None, config_path: Path, me: str | None, policy_spec: str,
           zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None,
-          lang: str | None) -> None:
+          timeout: float, lang: str | None) -> None:
     """Audit one calendar (--ics) or an enrolled person (--person): per-day figures and findings."""
     from balanced_calendar.engine import audit_events, read_window
     from balanced_calendar.policyfile import load_policy
@@ -111,7 +113,7 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
     tz = load_zone(zone)
     zone = str(tz.key)
     start, end = _audit_range(start, end, dt.datetime.now(tz).date())
-    with Progress("reading the calendar") as shown, connector_class("ics")(source, owner=me) as connector:
+    with Progress("reading the calendar") as shown, connector_class("ics")(source, owner=me, timeout=timeout) as connector:
         events = connector.read(read_window(start, end, zone), tz)
         skipped = list(connector.skipped)
         shown.step("auditing")
