@@ -91,10 +91,12 @@ def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> 
 @click.option("--end", type=DATE, help="Last local date, inclusive (default: Sunday of last week).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]),
               help="Output format (default: table on a terminal, json otherwise).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="With --ics URL: seconds for the whole download and parse.")
 @LANG_OPTION
 def audit(source: str | None, person: str | None, config_path: Path, me: str | None, policy_spec: str,
           zone: str | None, start: dt.date | None, end: dt.date | None, fmt: str | None,
-          lang: str | None) -> None:
+          timeout: float, lang: str | None) -> None:
     """Audit one calendar (--ics) or an enrolled person (--person): per-day figures and findings."""
     from balanced_calendar.engine import audit_events, read_window
     from balanced_calendar.policyfile import load_policy
@@ -111,10 +113,80 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
     tz = load_zone(zone)
     zone = str(tz.key)
     start, end = _audit_range(start, end, dt.datetime.now(tz).date())
-    with connector_class("ics")(source, owner=me) as connector:
+    with Progress("reading the calendar") as shown, connector_class("ics")(source, owner=me, timeout=timeout) as connector:
         events = connector.read(read_window(start, end, zone), tz)
-    result = audit_events(events, policy, zone=zone, start=start, end=end, person=me or "")
+        skipped = list(connector.skipped)
+        shown.step("auditing")
+        result = audit_events(events, policy, zone=zone, start=start, end=end, person=me or "")
     _print_audit(result, policy, fmt, lang or policy.language)
+    if skipped:
+        # The rest of the calendar is audited above; what was left out is an error (exit 2).
+        for error in skipped:
+            click.echo(f"error: {error}", err=True)
+        click.echo("error: the audit above leaves out the series listed; fix them in the calendar", err=True)
+        sys.exit(2)
+
+
+class Progress:
+    """Progress on stderr for work that takes more than :attr:`after` seconds, only when stderr
+    is a terminal: ``label … 12 s`` (or ``label: 3/40``) on one line, rewritten in place and
+    cleared at the end. Use as a context manager; :meth:`step` names a new phase and
+    :meth:`count` reports ``done`` of ``total``. Never raises."""
+
+    after = 2.0
+
+    def __init__(self, label: str, *, stream: Any = None) -> None:
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self._stream = stream or sys.stderr
+        self._label = label
+        self._counts: tuple[int, int] | None = None
+        self._started = time.monotonic()
+        self._shown = False
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._live = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._thread = threading.Thread(target=self._run, daemon=True) if self._live else None
+
+    def __enter__(self) -> Progress:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        with self._lock:
+            if self._shown:
+                self._write("\r\033[K")
+
+    def step(self, label: str) -> None:
+        with self._lock:
+            self._label, self._counts = label, None
+
+    def count(self, done: int, total: int) -> None:
+        with self._lock:
+            self._counts = (done, total)
+
+    def _run(self) -> None:
+        while not self._done.wait(0.5):
+            elapsed = self._time() - self._started
+            if elapsed < self.after:
+                continue
+            with self._lock:
+                counts = f": {self._counts[0]}/{self._counts[1]}" if self._counts else ""
+                self._write(f"\r\033[K{self._label}{counts} … {elapsed:.0f} s")
+                self._shown = True
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.date | None,
@@ -335,7 +407,8 @@ def sync(config_path: Path, emails: tuple[str, ...], wait: float) -> None:
 
     with _runtime(config_path) as rt:
         people = [rt.store.get_person(e) for e in emails] if emails else None
-        report = sync_all(rt, people=people, wait_for_lock=wait)
+        with Progress("syncing people") as shown:
+            report = sync_all(rt, people=people, wait_for_lock=wait, progress=shown.count)
     click.echo(report.describe())
     if report.failed:
         sys.exit(1)

@@ -23,11 +23,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from balanced_calendar.engine import audit_columns
 from balanced_calendar.logsetup import code_trace
-from balanced_calendar.model import ChangeSet, UserError, Window
+from balanced_calendar.model import ChangeSet, ProviderError, UserError, Window
 from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import PersonRecord, Store, StoreError, SyncState
 from balanced_calendar.timezones import load_zone
@@ -59,6 +60,8 @@ class PersonSync:
     ok: bool
     events: int = 0
     error: str | None = None
+    #: what was left out of an otherwise good read (e.g. an endless recurrence), public texts
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,9 @@ class SyncReport:
                  f"{sum(r.events for r in self.results)} events, in {self.seconds:.1f} s")
         if self.skipped:
             first += f"; stopped, {self.skipped} left for the next sync"
-        return "\n".join([first] + [f"  {r.pseudonym}: {r.error}" for r in self.failed])
+        lines = [first] + [f"  {r.pseudonym}: {r.error}" for r in self.failed]
+        lines += [f"  {r.pseudonym}: left out: {text}" for r in self.results for text in r.skipped]
+        return "\n".join(lines)
 
 
 def sync_window(now: dt.datetime, zone: str, past_weeks: int, future_weeks: int) -> tuple[dt.date, dt.date]:
@@ -89,15 +94,23 @@ def sync_window(now: dt.datetime, zone: str, past_weeks: int, future_weeks: int)
     return start, end
 
 
+def _read_here(connector: Connector, window: Window, tz: dt.tzinfo,
+               state: str | None) -> tuple[ChangeSet, tuple[str, ...]]:
+    """The change set and the public texts of what the read left out (``skipped``)."""
+    with connector:
+        changes = connector.read_changes(window, tz, state)
+        skipped = tuple(_first_line(error.public) for error in getattr(connector, "skipped", ()))
+    return changes, skipped
+
+
 def _read_isolated(connector: Connector, window: Window, tz: dt.tzinfo,
                    state: str | None) -> tuple[bool, object]:
-    """Run in a worker process: ``(True, changes)`` or ``(False, (message, public))``.
+    """Run in a worker process: ``(True, (changes, skipped))`` or ``(False, (message, public))``.
 
     Errors travel back as text because not every error class can be rebuilt by pickle.
     """
     try:
-        with connector:
-            return True, connector.read_changes(window, tz, state)
+        return True, _read_here(connector, window, tz, state)
     except UserError as exc:
         return False, (str(exc), exc.public)
 
@@ -114,12 +127,26 @@ class RemoteError(UserError):
         return self._public
 
 
+#: extra seconds a worker process gets past a connector's own deadline before its read is
+#: abandoned (the connector checks its deadline itself; this catches a step it cannot interrupt)
+WORKER_GRACE_SECONDS = 5.0
+
+
 def _read(connector: Connector, window: Window, tz: dt.tzinfo, state: str | None,
-          parsers: Executor | None) -> ChangeSet:
+          parsers: Executor | None, stuck: threading.Event | None = None) -> tuple[ChangeSet, tuple[str, ...]]:
+    """Read in this thread, or for CPU-bound connectors in ``parsers``. A worker that overruns
+    the connector's ``deadline_seconds`` (plus :data:`WORKER_GRACE_SECONDS`) is abandoned with
+    a :class:`ProviderError`; ``stuck`` is set so the sync kills the pool's processes."""
     if parsers is None or not connector.cpu_bound:
-        with connector:
-            return connector.read_changes(window, tz, state)
-    ok, value = parsers.submit(_read_isolated, connector, window, tz, state).result()
+        return _read_here(connector, window, tz, state)
+    limit = getattr(connector, "deadline_seconds", None)
+    future = parsers.submit(_read_isolated, connector, window, tz, state)
+    try:
+        ok, value = future.result(timeout=None if limit is None else limit + WORKER_GRACE_SECONDS)
+    except FutureTimeout:
+        if stuck is not None:
+            stuck.set()
+        raise ProviderError(connector.name, f"no complete answer within {limit:g} s") from None
     if not ok:
         message, public = value  # type: ignore[misc]
         raise RemoteError(message, public)
@@ -143,6 +170,13 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGKILL every worker process of ``pool`` (one of them is stuck past its deadline)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.kill()
+
+
 def parser_pool(workers: int) -> ProcessPoolExecutor | None:
     """Worker processes for CPU-bound reads, one per sync worker (None for a single worker).
 
@@ -161,10 +195,13 @@ def parser_pool(workers: int) -> ProcessPoolExecutor | None:
     return pool
 
 
-def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None) -> PersonSync:
+def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None,
+                stuck: threading.Event | None = None) -> PersonSync:
     """Read, store and audit one person. Provider and user errors are recorded, not raised.
 
     ``parsers``, when given, runs the read of CPU-bound connectors (ICS) in worker processes.
+    Every read ends by the connector's deadline (for ICS URLs ``[connectors.ics] timeout``,
+    download and parsing together); a read that runs out is recorded as this person's error.
     """
     now = rt.clock()
     svc = rt.config.service
@@ -178,7 +215,10 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
         previous = rt.store.get_sync_state(person.email, calendar)
         # A change token is only valid for the window it was taken in; the window moves daily.
         same_window = (previous.window_start, previous.window_end) == (w_start, w_end)
-        changes = _read(connector, Window(w_start, w_end), tz, previous.token if same_window else None, parsers)
+        changes, skipped = _read(connector, Window(w_start, w_end), tz, previous.token if same_window else None,
+                                 parsers, stuck)
+        for text in skipped:
+            log.warning("sync of %s left out a series: %s", person.pseudonym, text)
         state = SyncState(email=person.email, calendar=calendar, token=changes.state,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
         if changes.full:
@@ -199,7 +239,7 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
         rt.store.record_run(person.email, "sync", True, None, now)
         log.info("synced %s: %s", person.pseudonym,
                  f"{count} events" if changes.full else f"{len(changes.upserts)} changed, {len(changes.removed)} removed")
-        return PersonSync(person.pseudonym, True, count)
+        return PersonSync(person.pseudonym, True, count, skipped=skipped)
     except UserError as exc:
         # ``public`` leaves out the calendar's path or URL, UIDs and quoted calendar text by
         # construction: this text is logged, stored for ``status`` and printed by ``sync``.
@@ -286,7 +326,7 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
             with limiter.slot(person.connector):
                 if stop.is_set():
                     return None
-                result = sync_person(rt, person, parsers)
+                result = sync_person(rt, person, parsers, stuck)
             if progress is not None:
                 with count_lock:
                     done += 1
@@ -298,10 +338,13 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
         # Starting worker processes costs about a second; it pays off from a few dozen calendars.
         wanted = cpu_bound >= PARSER_POOL_MIN_PEOPLE if processes is None else processes and cpu_bound > 0
         parsers = parser_pool(workers) if wanted else None
+        stuck = threading.Event()
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
                 results = [r for r in pool.map(one, todo) if r is not None]
         finally:
             if parsers is not None:
-                parsers.shutdown(wait=not stop.is_set(), cancel_futures=True)
+                if stuck.is_set():  # a worker overran its deadline: do not wait for it
+                    _kill_workers(parsers)
+                parsers.shutdown(wait=not stop.is_set() and not stuck.is_set(), cancel_futures=True)
     return SyncReport(tuple(results), time.monotonic() - started, skipped=len(todo) - len(results))

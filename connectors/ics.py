@@ -12,13 +12,16 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import stat
+import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import icalendar
+from dateutil import rrule as _rrule
 from icalendar.prop import vBroken
 from icalendar.timezone import tzp
 from recurring_ical_events import EventAdapter, Series
@@ -27,6 +30,7 @@ from balanced_calendar.model import (
     Event,
     InputError,
     Kind,
+    ProviderError,
     Response,
     ShowAs,
     Status,
@@ -68,6 +72,12 @@ _USED = {
     "ORGANIZER": "that is not a calendar address",
     "ATTENDEE": "that is not a calendar address",
 }
+#: a recurrence rule that can repeat more often than this in a day (every 30 minutes) is
+#: refused: SECONDLY and MINUTELY series explode in time and memory (docs/ics.md)
+MAX_INSTANCES_PER_DAY = 48
+#: a rule that takes more steps than this from its DTSTART to the end of a read is refused:
+#: the expansion walks every step from DTSTART, even those before the window
+MAX_RULE_STEPS = 200_000
 _ZONED = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
 _SINGLE = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
 
@@ -258,28 +268,46 @@ class ParsedCalendar:
     Build it with :meth:`parse`; :meth:`events` may then be called any number of times.
     """
 
-    def __init__(self, source: str, series: list[_Series], errors: Errors) -> None:
+    def __init__(self, source: str, series: list[_Series], errors: Errors,
+                 refused: list[InputError] | None = None) -> None:
         self.source = source
         self._series = series
         self._errors = errors
+        self._refused = list(refused or [])
+        self._skipped_now: list[InputError] = []
+
+    @property
+    def skipped(self) -> list[InputError]:
+        """The series left out of the last :meth:`events` (recurrences too dense or too long
+        to expand, see :data:`MAX_INSTANCES_PER_DAY` and :data:`MAX_RULE_STEPS`): one
+        :class:`InputError` each, naming the line and UID, never the title."""
+        return self._refused + self._skipped_now
 
     @classmethod
-    def parse(cls, data: str | bytes, *, source: str,
-              encoding: str | None = None) -> ParsedCalendar:
+    def parse(cls, data: str | bytes, *, source: str, encoding: str | None = None,
+              check: Callable[[], None] | None = None) -> ParsedCalendar:
         """Parse iCalendar ``data``; ``source`` names it in every error message.
 
         Raises :class:`InputError` naming ``source`` (and the line and VEVENT UID where
         possible) when the data is not a calendar, is unbalanced or garbled, has a VEVENT
-        with an unreadable date, duration or rule, or uses a zone it cannot resolve.
+        with an unreadable date, duration or rule, or uses a zone it cannot resolve. A series
+        whose rule repeats more often than :data:`MAX_INSTANCES_PER_DAY` is not an error: it is
+        left out and listed in :attr:`skipped`. ``check`` is called between steps and may
+        raise (a deadline).
         """
+        check = check or _no_check
         text = _decode(data, encoding).lstrip("\ufeff")
+        del data
         layout = scan(text, source)
+        check()
         errors = Errors(source, layout)
         try:
             calendars = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
             raise InputError(source=source, line=errors.bad_line(),
                              detail="cannot be read as iCalendar ({raw})", value=str(exc)) from None
+        del text
+        check()
         zones = _Zones(calendars, layout, errors)
         pairs: list[tuple[icalendar.Component, dt.tzinfo | None]] = []
         for calendar in calendars:
@@ -290,22 +318,32 @@ class ParsedCalendar:
             blocks = [None] * len(pairs)
         groups: dict[str, list[icalendar.Component]] = {}
         first_block: dict[str, Block | None] = {}
-        for (component, calendar_zone), block in zip(pairs, blocks):
+        for number, ((component, calendar_zone), block) in enumerate(zip(pairs, blocks)):
+            if number % 1000 == 999:
+                check()
             _check(component, block, errors, zones, calendar_zone, layout)
             uid = str(component["UID"])
             groups.setdefault(uid, []).append(component)
             first_block.setdefault(uid, block)
         series: list[_Series] = []
-        for uid, members in groups.items():
+        refused: list[InputError] = []
+        for number, (uid, members) in enumerate(groups.items()):
+            if number % 1000 == 999:
+                check()
             try:
                 built = Series([EventAdapter(member) for member in members])
             except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
                 raise errors.event(first_block[uid], "cannot be expanded ({raw})", value=str(exc)) from None
             recurring = any(name in member for member in members
                             for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+            if recurring and any(_per_day(rule) > MAX_INSTANCES_PER_DAY for rule in _rules(built)):
+                refused.append(errors.event(
+                    first_block[uid], f"has an RRULE that repeats more often than {MAX_INSTANCES_PER_DAY} "
+                    "times a day (SECONDLY or MINUTELY); the series is left out", "RRULE"))
+                continue
             series.append(_Series(built, first_block[uid], recurring))
         log.debug("parsed %d VEVENTs in %d series from %s", len(pairs), len(series), source)
-        return cls(source, series, errors)
+        return cls(source, series, errors, refused)
 
     def events(self, window: Window, tz: dt.tzinfo, *, owner: str | None,
                calendar: str = "primary") -> list[Event]:
@@ -313,14 +351,31 @@ class ParsedCalendar:
 
         Floating times and all-day dates are read in ``tz``; timed events come back in
         ``tz``; cancelled instances are dropped. Raises :class:`InputError` when a series
-        cannot be expanded.
+        cannot be expanded. Series too dense or too long to expand (see :attr:`skipped`)
+        are left out; the rest of the calendar is returned.
         """
         me = _address(owner) if owner else None
         start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+        days = max(1.0, (end - start).total_seconds() / 86400)
+        most = int(MAX_INSTANCES_PER_DAY * days) + 1000
+        self._skipped_now = []
         result: list[Event] = []
         for entry in self._series:
+            if entry.recurring:
+                steps = max((_steps(rule, end) for rule in _rules(entry.series)), default=0)
+                if steps > MAX_RULE_STEPS:
+                    self._skipped_now.append(self._errors.event(
+                        entry.block, f"has an RRULE that takes more than {MAX_RULE_STEPS:,} steps from its "
+                        "DTSTART to the end of the period read (give it an UNTIL or COUNT); "
+                        "the series is left out", "RRULE"))
+                    continue
             try:
-                occurrences = list(entry.series.between(start, end))
+                occurrences = list(_at_most(entry.series.between(start, end), most))
+                if len(occurrences) > most - 1:
+                    self._skipped_now.append(self._errors.event(
+                        entry.block, f"has more than {most - 1:,} instances in the period read; "
+                        "the series is left out", "RRULE"))
+                    continue
                 components = [occurrence.as_component(False) for occurrence in occurrences]
             except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
                 raise self._errors.event(entry.block, "cannot be expanded ({raw})", value=str(exc)) from None
@@ -333,6 +388,53 @@ class ParsedCalendar:
                     result.append(event)
         result.sort(key=lambda event: (_as_instant(event.start, tz), event.uid))
         return result
+
+
+def _no_check() -> None:
+    return None
+
+
+def _at_most(items: Iterator[Any], limit: int) -> Iterator[Any]:
+    """The first ``limit`` items of a lazy expansion (so memory stays bounded)."""
+    for number, item in enumerate(items):
+        if number >= limit:
+            return
+        yield item
+
+
+def _rules(series: Series) -> list[_rrule.rrule]:
+    """The dateutil rules (RRULEs) behind a series; none for single events and RDATE lists."""
+    recurrence = getattr(series, "recurrence", None)
+    return [rule for rule in getattr(recurrence, "rrules", []) if isinstance(rule, _rrule.rrule)]
+
+
+def _count(values: Any) -> int:
+    return len(values) if values else 1
+
+
+def _per_day(rule: _rrule.rrule) -> float:
+    """An upper bound of the instances ``rule`` can give in one day (BY* filters ignored)."""
+    freq, interval = rule._freq, max(1, rule._interval)
+    hours, minutes, seconds = _count(rule._byhour), _count(rule._byminute), _count(rule._bysecond)
+    if freq == _rrule.SECONDLY:
+        return 86400 / interval
+    if freq == _rrule.MINUTELY:
+        return 1440 / interval * seconds
+    if freq == _rrule.HOURLY:
+        return 24 / interval * minutes * seconds
+    days = 1 / interval if freq == _rrule.DAILY else 1.0
+    return days * hours * minutes * seconds
+
+
+def _steps(rule: _rrule.rrule, end: dt.datetime) -> float:
+    """About how many instances dateutil walks from the rule's DTSTART to ``end``."""
+    first = rule._dtstart
+    if rule._until is not None:
+        until = rule._until
+        end = until.replace(tzinfo=end.tzinfo) if until.tzinfo is None else min(end, until)
+    span = (end.replace(tzinfo=None) - first.replace(tzinfo=None)).total_seconds() / 86400
+    steps = max(0.0, span) * _per_day(rule)
+    return min(steps, rule._count) if rule._count else steps
 
 
 def _decode(data: str | bytes, encoding: str | None) -> str:
@@ -489,10 +591,37 @@ def _to_event(component: icalendar.Component, recurring: bool, tz: dt.tzinfo,
 
 
 # -- reading -----------------------------------------------------------------------------
+def local_path(source: str) -> str:
+    """A local path for ``source``: ``file://`` URLs (``file:///home/…``, ``file://localhost/…``)
+    become paths; anything else is returned as given. Raises :class:`InputError` for a
+    ``file://`` URL naming another host."""
+    parts = urllib.parse.urlsplit(source.strip())
+    if parts.scheme.lower() != "file":
+        return source
+    if parts.netloc not in ("", "localhost"):
+        raise InputError(source=source, detail="a file:// URL must name a local file (file:///path)")
+    return urllib.request.url2pathname(parts.path)
+
+
 def _read_file(path: str) -> bytes:
-    """The bytes of a local ICS file; :class:`InputError` when it cannot be read."""
+    """The bytes of a local ICS file; :class:`InputError` when it cannot be read, is not a
+    regular file (a device such as ``/dev/zero``, a FIFO, a socket) or is larger than
+    :data:`MAX_DOWNLOAD_BYTES`."""
     try:
-        return Path(path).expanduser().read_bytes()
+        file = Path(path).expanduser()
+        info = file.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(source=path, detail="is not a regular file (a device, FIFO or socket); "
+                             "give an exported .ics file")
+        if info.st_size > MAX_DOWNLOAD_BYTES:
+            raise InputError(source=path, detail=f"is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB")
+        with file.open("rb") as handle:
+            data = handle.read(MAX_DOWNLOAD_BYTES + 1)
+        if len(data) > MAX_DOWNLOAD_BYTES:  # grew while being read
+            raise InputError(source=path, detail=f"is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB")
+        return data
     except FileNotFoundError:
         raise InputError(source=path, detail="ICS file not found") from None
     except IsADirectoryError:
@@ -533,14 +662,37 @@ class IcsConnector(Connector):
         """Every event instance overlapping ``window`` (see :meth:`ParsedCalendar.events`)."""
         return self._load().events(window, tz, owner=self.owner, calendar=self.calendar)
 
+    @property
+    def deadline_seconds(self) -> float | None:
+        """The total time a read may take: ``timeout`` for a URL, ``None`` for a local file
+        (bounded by its size instead)."""
+        return self.timeout if http_url(self.source) is not None else None
+
+    @property
+    def skipped(self) -> list[InputError]:
+        """Series left out of the last :meth:`read` (see :attr:`ParsedCalendar.skipped`)."""
+        return self._parsed.skipped if self._parsed is not None else []
+
     def _load(self) -> ParsedCalendar:
+        """Fetch and parse once. A URL is downloaded and parsed within ``timeout`` seconds in
+        total (``ProviderError`` "no complete answer within N s"); a local file is bounded by
+        its size instead (:data:`MAX_DOWNLOAD_BYTES`)."""
         if self._parsed is None:
             url = http_url(self.source)
             if url is not None:
+                deadline = time.monotonic() + self.timeout
+                label = redact(url)
+
+                def check() -> None:
+                    if time.monotonic() > deadline:
+                        raise ProviderError(self.name, f"no complete answer within {self.timeout:g} s "
+                                            "(download and parsing)", source=label)
+
                 body, charset = fetch(url, self.timeout, self._opener)
-                self._parsed = ParsedCalendar.parse(body, source=redact(url), encoding=charset)
+                self._parsed = ParsedCalendar.parse(body, source=label, encoding=charset, check=check)
             else:
-                self._parsed = ParsedCalendar.parse(_read_file(self.source), source=self.source)
+                path = local_path(self.source)
+                self._parsed = ParsedCalendar.parse(_read_file(path), source=path)
         return self._parsed
 
     def close(self) -> None:
@@ -570,6 +722,13 @@ def _person_calendar(value: str | None, base_dir: Path) -> str:
         if not parts.netloc:
             raise ValueError(f"{value!r} is not a usable URL")
         return value
+    if scheme == "file":
+        try:
+            value = local_path(value)
+        except InputError as exc:
+            raise ValueError(exc.detail) from None
+        parts = urllib.parse.urlsplit(value)
+        scheme = parts.scheme.lower()
     if scheme and len(scheme) > 1:  # one letter: a Windows drive, i.e. a path
         raise ValueError(f"unsupported URL scheme {scheme!r}: use https://, http://, webcal:// or a file path")
     path = Path(value)
