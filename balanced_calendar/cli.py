@@ -154,6 +154,7 @@ def audit(source: str | None, person: str | None, config_path: Path, me: str | N
 
 def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.date | None,
                   end: dt.date | None, fmt: str | None, lang: str | None) -> None:
+    from balanced_calendar.coverage import require_synced
     from balanced_calendar.engine import audit_events
     from balanced_calendar.timezones import load_zone
 
@@ -162,6 +163,7 @@ def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.dat
         tz = load_zone(zone or person.timezone)
         zone = str(tz.key)
         start, end = _audit_range(start, end, rt.clock().astimezone(tz).date())
+        require_synced(rt.store, person, start, end, tz)  # unknown days are never shown as zeros
         events = rt.store.load_events(person.email, dt.datetime.combine(start, dt.time(), tzinfo=tz),
                                       dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
         result = audit_events(events, rt.policy, zone=zone, start=start, end=end, person=person.email)
