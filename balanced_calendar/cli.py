@@ -327,7 +327,7 @@ def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     """``header`` and ``rows`` as aligned text lines, each column as wide as its longest cell
     (the last column is not padded)."""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    return [" ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + " " + row[-1]
+    return [(" ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + " " + row[-1]).rstrip()
             for row in (header, *rows)]
 
 
