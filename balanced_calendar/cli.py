@@ -52,6 +52,28 @@ class Cli(click.Group):
             ctx.exit(130)
 
 
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: ``value`` if it looks like an email address.
+
+    Raises :class:`click.BadParameter` (exit 2, no traceback) otherwise.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    local, at, domain = text.partition("@")
+    if not at or not local or not domain or "@" in domain or any(c.isspace() for c in text):
+        raise click.BadParameter(f"{value!r} is not an email address (like you@agency.go.id)")
+    return text
+
+
+def _zone_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: refuses an empty zone (``--tz ""``) instead of silently using the default."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: give an IANA zone such as Asia/Jakarta (or WIB/WITA/WIT), "
+                                 "or leave the option out for the default")
+    return value
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -66,10 +88,21 @@ def cli(verbose: int) -> None:
 
 
 def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The dates to audit: as given, each missing bound from the previous ISO week."""
+    """The dates to audit: as given, each missing bound from the previous ISO week.
+
+    Raises :class:`UserError` when the range ends before it starts (naming only the bounds
+    the user gave, and the default that clashed with them) or spans more than 10 years.
+    """
     monday = today - dt.timedelta(days=today.weekday() + 7)
+    given_start, given_end = start, end
     start, end = start or monday, end or monday + dt.timedelta(days=6)
     if end < start:
+        if given_end is None:
+            raise UserError(f"--start {start} is after the default end of the range, {end} "
+                            f"(Sunday of last week)", hint="give --end too")
+        if given_start is None:
+            raise UserError(f"--end {end} is before the default start of the range, {start} "
+                            f"(Monday of last week)", hint="give --start too")
         raise UserError(f"--end {end} is before --start {start}")
     if (end - start).days > 3660:
         raise UserError("the range is longer than 10 years", hint="audit a shorter range")
@@ -83,10 +116,12 @@ def _audit_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> 
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               default=lambda: os.environ.get("BALANCED_CALENDAR_CONFIG", "/etc/balanced-calendar/config.toml"),
               help="The service config (with --person).")
-@click.option("--me", metavar="ADDRESS", help="The calendar owner's address (for their own response).")
+@click.option("--me", metavar="ADDRESS", callback=_address,
+              help="The calendar owner's address (for their own response).")
 @click.option("--policy", "policy_spec", default="asn-id", show_default=True, metavar="NAME|PATH",
               help="A preset (asn-id, default) or a policy TOML file.")
-@click.option("--tz", "zone", metavar="ZONE", help="The person's IANA zone (default: the policy's).")
+@click.option("--tz", "zone", metavar="ZONE", callback=_zone_name,
+              help="The person's IANA zone (default: the policy's).")
 @click.option("--start", type=DATE, help="First local date (default: Monday of last week).")
 @click.option("--end", type=DATE, help="Last local date, inclusive (default: Sunday of last week).")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]),
@@ -191,6 +226,7 @@ class Progress:
 
 def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.date | None,
                   end: dt.date | None, fmt: str | None, lang: str | None) -> None:
+    from balanced_calendar.coverage import require_synced
     from balanced_calendar.engine import audit_events
     from balanced_calendar.timezones import load_zone
 
@@ -199,6 +235,7 @@ def _audit_person(config_path: Path, email: str, zone: str | None, start: dt.dat
         tz = load_zone(zone or person.timezone)
         zone = str(tz.key)
         start, end = _audit_range(start, end, rt.clock().astimezone(tz).date())
+        require_synced(rt.store, person, start, end, tz)  # unknown days are never shown as zeros
         events = rt.store.load_events(person.email, dt.datetime.combine(start, dt.time(), tzinfo=tz),
                                       dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
         result = audit_events(events, rt.policy, zone=zone, start=start, end=end, person=person.email)
@@ -312,7 +349,8 @@ def keygen(out_path: Path) -> None:
 @click.option("--provider", required=True, help="The provider plug-in, e.g. ics.")
 @click.option("--email", required=True, help="The person's address.")
 @click.option("--calendar", help="ICS: the file path or published URL (stored encrypted).")
-@click.option("--timezone", "zone", help="IANA zone (default: their [[people]] entry, then [service]).")
+@click.option("--timezone", "zone", callback=_zone_name,
+              help="IANA zone (default: their [[people]] entry, then [service]).")
 @click.option("--language", type=click.Choice(LANGUAGES))
 @click.option("--team")
 @click.option("--protect", is_flag=True, help="Allow writing focus/recovery blocks (write scope).")
@@ -357,6 +395,14 @@ def _who(person, show: bool) -> str:  # type: ignore[no-untyped-def]
     return person.email if show else person.pseudonym
 
 
+def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """``header`` and ``rows`` as aligned text lines, each column as wide as its longest cell
+    (the last column is not padded)."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return [(" ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + " " + row[-1]).rstrip()
+            for row in (header, *rows)]
+
+
 @cli.command()
 @CONFIG_OPTION
 @click.option("--show-addresses", is_flag=True, help="Show addresses instead of pseudonyms.")
@@ -364,11 +410,11 @@ def people(config_path: Path, show_addresses: bool) -> None:
     """List enrolled people."""
     with _runtime(config_path) as rt:
         rows = rt.store.list_people()
-        click.echo(f"{'person':<28} {'connector':<9} {'team':<20} {'zone':<16} {'protect':<7} {'digest':<6} enrolled")
-        for p in rows:
-            click.echo(f"{_who(p, show_addresses):<28} {p.connector:<9} {p.team or '-':<20} {p.timezone:<16} "
-                       f"{'yes' if p.protect else 'no':<7} {'yes' if p.digest else 'no':<6} "
-                       f"{p.enrolled_at:%Y-%m-%d}")
+        header = ("person", "connector", "team", "zone", "protect", "digest", "enrolled")
+        for line in _columns(header, [
+                (_who(p, show_addresses), p.connector, p.team or "-", p.timezone, "yes" if p.protect else "no",
+                 "yes" if p.digest else "no", f"{p.enrolled_at:%Y-%m-%d}") for p in rows]):
+            click.echo(line)
         click.echo(f"{len(rows)} enrolled")
 
 
@@ -376,20 +422,27 @@ def people(config_path: Path, show_addresses: bool) -> None:
 @CONFIG_OPTION
 @click.option("--show-addresses", is_flag=True, help="Show addresses instead of pseudonyms.")
 def status(config_path: Path, show_addresses: bool) -> None:
-    """Per person: last sync, last error, next digest."""
+    """Per person: last successful sync and last error (and the next digest, once digests are sent)."""
+    from balanced_calendar.enrollment import purpose_enabled
     from balanced_calendar.service import next_digest
 
     with _runtime(config_path) as rt:
         now = rt.clock()
-        click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} last error")
+        digests = purpose_enabled("weekly_digest")  # no digest column for a feature this version lacks
+        rows = []
         for p in rt.store.list_people():
             runs = {r.kind: r for r in rt.store.last_runs(p.email)}
             sync = runs.get("sync")
             last_ok = f"{sync.last_ok_at:%Y-%m-%d %H:%M}" if sync and sync.last_ok_at else "never"
             error = sync.error if sync and not sync.ok else ""
-            nd = next_digest(p, now)
-            click.echo(f"{_who(p, show_addresses):<28} {last_ok:<17} "
-                       f"{nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off':<22} {error}")
+            row = (_who(p, show_addresses), last_ok)
+            if digests:
+                nd = next_digest(p, now)
+                row += (nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off',)
+            rows.append(row + (error,))
+        header = ("person", "last sync (UTC)") + (("next digest (local)",) if digests else ()) + ("last error",)
+        for line in _columns(header, rows):
+            click.echo(line)
         gone = [p for p in rt.store.list_people() if rt.config.person(p.email) is None]
         if gone:
             click.echo(f"{len(gone)} enrolled but not in the config (their settings are as enrolled; "

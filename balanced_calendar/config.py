@@ -371,19 +371,25 @@ def parse_config(data: Mapping[str, Any], *, source: str, base_dir: Path) -> Con
     return _Loader(source, Path(base_dir).absolute()).load(data)
 
 
-def check_config(path: Path) -> list[str]:
+def check_config(path: Path, environ: Mapping[str, str] | None = None) -> list[str]:
     """``balanced-calendar config check``: validate ``path`` and summarise it in human lines.
 
-    Raises :class:`ConfigError` (all problems at once) when the file is not usable. The
-    summary carries counts, never addresses. Lines starting with ``note:`` are not errors.
+    Raises :class:`ConfigError` (all problems at once) when the file is not usable, or when
+    no usable vault key can be found the way the service looks for it (``environ`` holds
+    ``CREDENTIALS_DIRECTORY``; default :data:`os.environ`). The summary carries counts, never
+    addresses. Lines starting with ``note:`` are not errors.
     """
+    import os
+
     config = load_config(path)
     s, m = config.service, config.mail
+    vault_line, vault_problem = _check_vault_key(s.vault_key_file, os.environ if environ is None else environ)
+    if vault_problem:
+        raise ConfigError(config.source, [("service.vault_key_file", vault_problem)])
     lines = [f"{config.source}: OK"]
     lines.append(f"  service: state in {s.state_dir}; policy {s.policy}; timezone {s.timezone}; "
                  f"language {s.language}; sync every {s.sync_interval_minutes} min with {s.workers} workers")
-    lines.append("  vault key: " + (str(s.vault_key_file) if s.vault_key_file
-                                    else "systemd credential 'vault-key'"))
+    lines.append("  vault key: " + vault_line)
     if m.transport == "smtp":
         lines.append(f"  mail: smtp via {m.host}:{m.port} ({m.security})")
     else:
@@ -391,9 +397,15 @@ def check_config(path: Path) -> list[str]:
     lines.append("  connectors: " + (", ".join(sorted(config.connectors)) or "none"))
     lines.append(f"  people: {len(config.people)} ({sum(p.protect for p in config.people)} with protection, "
                  f"{sum(p.digest for p in config.people)} with digest)")
+    enrolled = _enrolled_count(s.state_dir)
+    if enrolled is not None:
+        lines.append(f"  enrolled: {enrolled} in the store")
     lines.append(f"  teams: {len(config.teams)}; reports need k = {config.reports.k} members")
-    if not config.people:
-        lines.append("note: no [[people]] configured: the service has nothing to audit")
+    if not config.people and not enrolled:
+        lines.append("note: no [[people]] configured and nobody enrolled: the service has nothing to audit")
+    elif not config.people:
+        lines.append(f"note: no [[people]] configured, but {enrolled} enrolled in the store: they are synced "
+                     f"with the settings they were enrolled with")
     for team in config.teams:
         if len(team.members) < config.reports.k:
             lines.append(f"note: team {team.id!r} has {len(team.members)} member(s), fewer than "
@@ -401,6 +413,51 @@ def check_config(path: Path) -> list[str]:
         if not team.leaders:
             lines.append(f"note: team {team.id!r} has no leaders: nobody receives its report")
     return lines
+
+
+def _check_vault_key(key_file: Path | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """Where the service would get its vault key, checked as the service loads it (exists,
+    mode 0600, parses as a key): ``(summary line, None)``, or ``("", problem)`` when no
+    usable key is found. Never shows the key."""
+    from balanced_calendar.model import UserError
+    from balanced_calendar.vault import CREDENTIAL_NAME, load_key
+
+    creds = environ.get("CREDENTIALS_DIRECTORY")
+    credential = Path(creds) / CREDENTIAL_NAME if creds else None
+    if key_file is None and (credential is None or not credential.is_file()):
+        where = (f"$CREDENTIALS_DIRECTORY/{CREDENTIAL_NAME} ({credential}) is not present" if credential
+                 else "$CREDENTIALS_DIRECTORY is not set here")
+        return "", (f"no vault key source: without service.vault_key_file the key must come from the systemd "
+                    f"credential '{CREDENTIAL_NAME}' (LoadCredential={CREDENTIAL_NAME}:PATH), and {where}; "
+                    f"run the check the way the service runs (systemd-run -p LoadCredential=…) or set "
+                    f"vault_key_file")
+    try:
+        load_key(key_file, environ)
+    except UserError as exc:
+        return "", str(exc).replace("\n  hint: ", "; ")
+    if credential is not None and credential.is_file():
+        return f"systemd credential '{CREDENTIAL_NAME}' ({credential}): a valid key", None
+    return f"{key_file}: a valid key, readable by its owner only", None
+
+
+def _enrolled_count(state_dir: Path) -> int | None:
+    """How many people the store at ``state_dir`` holds, read without writing anything, or
+    ``None`` when there is no store yet or it cannot be read."""
+    import sqlite3
+
+    from balanced_calendar.store.sqlite.core import DB_NAME
+
+    db = Path(state_dir) / DB_NAME
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM people").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
 
 
 # -- pydantic errors as key paths ----------------------------------------------------------

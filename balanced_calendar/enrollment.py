@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from balanced_calendar.model import UserError
@@ -15,30 +15,70 @@ from connectors.plugin import Enrolled, EnrollInput, Provider
 
 log = logging.getLogger(__name__)
 
-CONSENT_VERSION = "2026-11-v1"
+#: The version of the consent text below; bump it whenever the text or the enabled purposes change.
+CONSENT_VERSION = "2026-12-v2"
 
 READ_SCOPES = ("calendar.events.read",)
 WRITE_SCOPES = ("calendar.events.write.own_blocks",)
 
-PURPOSES = ("workload_audit", "weekly_digest", "anonymised_team_report")
-PROTECT_PURPOSES = ("focus_and_recovery_blocks",)
+
+@dataclass(frozen=True)
+class Purpose:
+    """One purpose of processing: the name recorded with the consent, the clause of the
+    consent text that names it (per language), and whether this version serves it.
+
+    A purpose is promised (consent text, recorded purposes, ``status`` columns) only while
+    ``enabled``: the feature that serves it switches it on here, in one place, together with
+    a new :data:`CONSENT_VERSION`.
+    """
+
+    name: str
+    clause: Mapping[str, str]
+    enabled: bool
+    protect_only: bool = False  # only for people who allowed writes (``--protect``)
+
+
+PURPOSE_LIST: tuple[Purpose, ...] = (
+    Purpose("workload_audit", {
+        "id": "menghitung beban kerja dan tanda kelelahan (lembur, kerja akhir pekan/hari libur, istirahat pendek)",
+        "en": "measure workload and overload signals (overtime, weekend/holiday work, short rest)",
+    }, enabled=True),
+    Purpose("weekly_digest", {  # planned: the weekly digest switches this on
+        "id": "mengirim ringkasan keseimbangan mingguan kepada Anda",
+        "en": "email you a weekly balance digest",
+    }, enabled=False),
+    Purpose("anonymised_team_report", {  # planned: the team report switches this on
+        "id": "menyusun laporan tim yang dianonimkan (hanya agregat, tim kurang dari {k} orang tidak dilaporkan)",
+        "en": "build anonymised team reports (aggregates only; teams under {k} people are never reported)",
+    }, enabled=False),
+    Purpose("focus_and_recovery_blocks", {}, enabled=True, protect_only=True),  # WRITE_TEXT names it
+)
+
+#: Recorded with every consent: the purposes this version serves.
+PURPOSES = tuple(p.name for p in PURPOSE_LIST if p.enabled and not p.protect_only)
+PROTECT_PURPOSES = tuple(p.name for p in PURPOSE_LIST if p.enabled and p.protect_only)
+
+
+def purpose_enabled(name: str) -> bool:
+    """Whether this version serves the purpose ``name`` (e.g. ``"weekly_digest"``).
+
+    Raises ``KeyError`` for a purpose that does not exist.
+    """
+    return {p.name: p.enabled for p in PURPOSE_LIST}[name]
+
 
 CONSENT_TEXT = {
     "id": (
         "Persetujuan pemrosesan data kalender (UU 27/2022 tentang Pelindungan Data Pribadi)\n"
         "balanced-calendar membaca waktu mulai, waktu selesai dan status acara di kalender kerja Anda "
-        "untuk: (1) menghitung beban kerja dan tanda kelelahan (lembur, kerja akhir pekan/hari libur, "
-        "istirahat pendek), (2) mengirim ringkasan keseimbangan mingguan kepada Anda, dan (3) menyusun "
-        "laporan tim yang dianonimkan (hanya agregat, tim kurang dari {k} orang tidak dilaporkan).\n"
+        "untuk {purposes}.\n"
         "Judul, deskripsi, lokasi dan alamat peserta tidak disimpan. {write}"
         "Anda dapat menarik persetujuan kapan saja; semua data Anda dihapus sekaligus."
     ),
     "en": (
         "Consent to process calendar data (Indonesia's Personal Data Protection Law, UU 27/2022)\n"
-        "balanced-calendar reads the start, end and status of events in your work calendar to: "
-        "(1) measure workload and overload signals (overtime, weekend/holiday work, short rest), "
-        "(2) email you a weekly balance digest, and (3) build anonymised team reports (aggregates "
-        "only; teams under {k} people are never reported).\n"
+        "balanced-calendar reads the start, end and status of events in your work calendar to "
+        "{purposes}.\n"
         "Titles, descriptions, locations and attendee addresses are never stored. {write}"
         "You can withdraw at any time; all your data is then erased at once."
     ),
@@ -49,15 +89,29 @@ WRITE_TEXT = {
     "en": "Because you allow writes, balanced-calendar adds its own focus and recovery blocks to your "
           "calendar (no invitations, no notifications). ",
 }
+_AND = {"id": "dan", "en": "and"}
+
+
+def _purposes_clause(language: str, k: int) -> str:
+    """The enabled purposes as one clause: ``a``, or ``(1) a, (2) b, and (3) c``."""
+    clauses = [p.clause[language].format(k=k) for p in PURPOSE_LIST if p.enabled and not p.protect_only]
+    if len(clauses) == 1:
+        return clauses[0]
+    numbered = [f"({i}) {c}" for i, c in enumerate(clauses, 1)]
+    return ", ".join(numbered[:-1]) + f", {_AND[language]} " + numbered[-1]
 
 
 def consent_text(language: str, protect: bool, *, k: int) -> str:
     """The consent text in both languages, the person's language first.
 
-    ``k`` is the configured anonymity threshold (``rt.config.reports.k``): the text promises it.
+    It names only the purposes this version serves (:data:`PURPOSE_LIST`). ``k`` is the
+    configured anonymity threshold (``rt.config.reports.k``): the text quotes it once team
+    reports are enabled.
     """
     order = ("id", "en") if language == "id" else ("en", "id")
-    return "\n\n".join(CONSENT_TEXT[lang].format(write=WRITE_TEXT[lang] if protect else "", k=k)
+    write = purpose_enabled("focus_and_recovery_blocks") and protect
+    return "\n\n".join(CONSENT_TEXT[lang].format(purposes=_purposes_clause(lang, k),
+                                                  write=WRITE_TEXT[lang] if write else "")
                        for lang in order)
 
 

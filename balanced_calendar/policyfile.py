@@ -57,6 +57,9 @@ def load_policy(spec: str) -> Policy:
     merged = deep_merge(_preset_data(base_name), data)
     if "name" not in data:
         merged["name"] = path.stem
+    if "description" not in data:
+        # the preset's line describes the preset's hours, not this file's overrides
+        merged["description"] = f"derived from the preset {base_name} by {path.name}"
     return build_policy(merged, source=str(path))
 
 
@@ -215,7 +218,8 @@ def _dataclass_from(c: Checker, cls: Any, value: Any, path: str, checks: Mapping
     kwargs = {}
     for key in fields:
         if key in table:
-            kind = (int, float) if isinstance(getattr(defaults, key), float) else int
+            # the annotation says float (defaults may be written as whole numbers, e.g. 16)
+            kind = (int, float) if fields[key].type in ("float", float) else int
             got = c.get(table, path, key, kind, getattr(defaults, key),
                         check=checks.get(key, non_negative if key.endswith("minutes") else positive))
             kwargs[key] = got

@@ -129,7 +129,11 @@ def test_shipped_example_config_passes(example: Path) -> None:
 
 
 def test_check_config_summarises_without_addresses(example: Path) -> None:
-    lines = check_config(example)
+    from balanced_calendar.vault import write_key
+
+    (example.parent / "creds").mkdir()
+    write_key(example.parent / "creds" / "vault-key")  # the example takes the key from the unit's credential
+    lines = check_config(example, environ={"CREDENTIALS_DIRECTORY": str(example.parent / "creds")})
     assert lines[0] == f"{example}: OK"
     assert any("people: 11" in line for line in lines)
     assert not any("@example.go.id" in line for line in lines[1:] if "mail:" not in line)

@@ -28,8 +28,9 @@ def open_private(path: Path, what: str = "") -> int:
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise StoreError(f"cannot open {what}{path}: {exc.strerror}",
-                         hint="check that the service user owns the state directory") from None
+        from balanced_calendar.store.access import write_hint
+
+        raise StoreError(f"cannot open {what}{path}: {exc.strerror}", hint=write_hint(path)) from None
 
 
 @contextlib.contextmanager

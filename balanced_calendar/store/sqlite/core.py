@@ -263,6 +263,7 @@ def wrap(exc: sqlite3.Error, path: Path) -> StoreError:
         return StoreError(f"{path} is damaged or not a balanced-calendar database ({text})",
                           hint="restore it from a backup, or move it away to start afresh")
     if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
-        return StoreError(f"cannot write {path} ({text})",
-                          hint="check that the service user owns the state directory and its files")
+        from balanced_calendar.store.access import write_hint
+
+        return StoreError(f"cannot write {path} ({text})", hint=write_hint(path))
     return StoreError(f"{path}: database error: {text}")

@@ -85,6 +85,14 @@ class SQLiteEvents(SQLiteCore):
                       excluded.last_error)""",
             (pid, calendar, state.token, ts(state.window_start), ts(state.window_end),
              ts(state.last_sync), state.last_error))
+        if state.window_start is not None:
+            # Prune what ended before the window: no sync refreshes it any more, so it would go stale.
+            first, _ = _date_bounds(state.window_start, state.window_start, self._person_zone(conn, pid))
+            conn.execute(
+                "DELETE FROM events WHERE person_id = :pid AND calendar = :calendar AND ("
+                "(all_day = 0 AND end_utc <= :start_utc AND start_utc < :start_utc) OR "
+                "(all_day = 1 AND end_date <= :first_date AND start_date < :first_date))",
+                {"pid": pid, "calendar": calendar, "start_utc": epoch(state.window_start), "first_date": first})
 
     def set_sync_state(self, state: SyncState) -> None:
         with self._tx() as tx:
