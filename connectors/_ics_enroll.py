@@ -46,7 +46,7 @@ class IcsEnrollment:
         from connectors.ics import ParsedCalendar
 
         source = (req.calendar or "").strip()
-        if not source or source == "primary":
+        if not source or source in ("primary", "ics"):  # "ics": configured to come from the vault
             raise UserError("an ICS person needs --calendar PATH|URL (or calendar = … in their [[people]] entry)")
         url = http_url(source)
         if url is not None:

@@ -709,11 +709,16 @@ from connectors._ics_enroll import IcsEnrollment  # noqa: E402
 from connectors.plugin import Context, Provider  # noqa: E402
 
 
+#: the ``calendar`` of a configured ICS person whose file or URL lives in the vault
+VAULT_SOURCE = "ics"
+
+
 def _person_calendar(value: str | None, base_dir: Path) -> str:
     """A ``[[people]]`` ``calendar`` for ``ics``: an http(s)/webcal URL, or a file path
-    resolved against the config folder. Raises ``ValueError`` with the problem."""
+    resolved against the config folder; left out, the source given at enrollment (kept in the
+    vault: published URLs are secrets) is used. Raises ``ValueError`` with the problem."""
     if value is None:
-        raise ValueError('is required for connector "ics": an http(s):// or webcal:// URL or a file path')
+        return VAULT_SOURCE
     if not value.strip():
         raise ValueError("must not be empty")
     parts = urllib.parse.urlsplit(value)

@@ -255,7 +255,6 @@ def test_many_mistakes_are_all_reported_at_once_with_their_key_paths(tmp_path: P
         "people[1].connector",
         "people[1].team",
         "people[2].email",
-        "people[2].calendar",
         "teams[1].leaders[0]",
     ]
     assert "duplicate person (also people[1])" in message(path, "people[2].email")

@@ -95,3 +95,34 @@ def test_an_empty_timezone_is_refused(site, option):  # noqa: F811
                "--calendar", str(EXAMPLE_ICS), option, "", "--yes")
     assert proc.returncode == 2 and "empty" in proc.stderr and "Traceback" not in proc.stderr
     assert enrolled(site) == 0
+
+
+def test_a_configured_person_can_keep_their_published_url_in_the_vault_only(site):  # noqa: F811
+    import functools
+    import http.server
+    import threading
+
+    token = "s3cr3t-public-link-token"
+    served = site / "served" / "remote.php" / "dav" / "public-calendars" / token
+    served.parent.mkdir(parents=True)
+    served.write_bytes(EXAMPLE_ICS.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "served"))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = site / "config.toml"
+        # Budi's entry names no calendar: the URL is a secret and is given only at enrollment
+        config.write_text(config.read_text() + f'\n[[people]]\nemail = "{BUDI}"\nconnector = "ics"\n')
+        assert run("config", "check", "--config", str(config)).returncode in (0, 2)  # key source may be absent
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.php/dav/public-calendars/{token}"
+        proc = run("enroll", "--config", str(config), "--provider", "ics", "--email", BUDI, "--calendar", url, "--yes")
+        assert proc.returncode == 0, proc.stderr
+        synced = run("sync", "--config", str(config), "--person", BUDI)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert "synced 1/1 people" in synced.stdout
+        assert token not in (site / "config.toml").read_text()
+        assert token.encode() not in (site / "state" / "state.sqlite3").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
