@@ -307,8 +307,13 @@ def status(config_path: Path, show_addresses: bool) -> None:
     """Per person: last sync, last error, next digest."""
     from balanced_calendar.service import next_digest
 
+    from balanced_calendar.store.locking import disk_full
+
     with _runtime(config_path) as rt:
         now = rt.clock()
+        full = disk_full(rt.config.service.state_dir)
+        if full:
+            click.echo(f"error: {full}")
         click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} last error")
         for p in rt.store.list_people():
             runs = {r.kind: r for r in rt.store.last_runs(p.email)}

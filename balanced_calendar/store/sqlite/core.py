@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from balanced_calendar.model import InputError
 from balanced_calendar.store.errors import NotEnrolled, StoreError
-from balanced_calendar.store.locking import open_private
+from balanced_calendar.store.locking import disk_full_error, open_private
 from balanced_calendar.store.sqlite.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ def wrap(exc: sqlite3.Error, path: Path) -> StoreError:
         return StoreError(f"{path} is busy: another process kept it locked too long",
                           hint="another balanced-calendar command is probably running; wait for it or stop it")
     if "full" in lowered:
-        return StoreError(f"{path}: the disk is full", hint="free some space; nothing was half-written")
+        return disk_full_error(path.parent)
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return StoreError(f"{path} is damaged or not a balanced-calendar database ({text})",
                           hint="restore it from a backup, or move it away to start afresh")
