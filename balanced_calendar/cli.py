@@ -307,13 +307,24 @@ def status(config_path: Path, show_addresses: bool) -> None:
     """Per person: last sync, last error, next digest."""
     from balanced_calendar.service import next_digest
 
+    from balanced_calendar.config import load_config
+    from balanced_calendar.runtime import open_runtime
+    from balanced_calendar.store import StoreError
     from balanced_calendar.store.locking import disk_full
 
-    with _runtime(config_path) as rt:
+    config = load_config(config_path)
+    full = disk_full(config.service.state_dir)
+    if full:
+        click.echo(f"error: {full}")
+    try:
+        opened = open_runtime(config)
+    except StoreError:
+        if not full:
+            raise
+        click.echo("the people's status cannot be read until space is freed")
+        sys.exit(1)
+    with opened as rt:
         now = rt.clock()
-        full = disk_full(rt.config.service.state_dir)
-        if full:
-            click.echo(f"error: {full}")
         click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} last error")
         for p in rt.store.list_people():
             runs = {r.kind: r for r in rt.store.last_runs(p.email)}

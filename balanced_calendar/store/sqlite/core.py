@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from balanced_calendar.model import InputError
 from balanced_calendar.store.errors import NotEnrolled, StoreError
-from balanced_calendar.store.locking import disk_full_error, open_private
+from balanced_calendar.store.locking import disk_full, disk_full_error, open_private
 from balanced_calendar.store.sqlite.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,8 @@ class SQLiteCore:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA secure_delete = ON")
+            # After a checkpoint the WAL shrinks back to 1 MiB: one big sync must not keep the disk full.
+            conn.execute("PRAGMA journal_size_limit = 1048576")
             conn.execute("PRAGMA trusted_schema = OFF")
             self._conn = conn
             self._migrate(migrations)
@@ -322,7 +324,8 @@ def wrap(exc: sqlite3.Error, path: Path) -> StoreError:
     if "locked" in lowered or "busy" in lowered:
         return StoreError(f"{path} is busy: another process kept it locked too long",
                           hint="another balanced-calendar command is probably running; wait for it or stop it")
-    if "full" in lowered:
+    if "full" in lowered or ("i/o error" in lowered and disk_full(path.parent)):
+        # SQLite says "disk I/O error" when the WAL or its index cannot grow on a full disk
         return disk_full_error(path.parent)
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return StoreError(f"{path} is damaged or not a balanced-calendar database ({text})",
