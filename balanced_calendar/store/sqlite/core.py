@@ -274,7 +274,17 @@ class SQLiteCore:
         return self._hmac(uid)
 
     def pseudonym(self, email: str) -> str:
-        """The stable pseudonymous id of an address (enrolled or not): ``"p-"`` + 12 hex."""
+        """The stable pseudonymous id of an address (enrolled or not): ``"p-"`` + 12 hex.
+
+        A store opened without its key knows only enrolled people's pseudonyms (read from
+        ``people``); for any other address it raises :class:`StoreError`.
+        """
+        if self._secret is None:
+            with self._lock:
+                row = self._db().execute("SELECT pseudonym FROM people WHERE email_key = ?",
+                                         (email_key(email),)).fetchone()
+            if row is not None:
+                return str(row[0])
         return "p-" + self._hmac(email_key(email))[:12]
 
     def _person_id(self, conn: sqlite3.Connection, email: str) -> int:
