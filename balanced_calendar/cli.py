@@ -426,7 +426,23 @@ def status(config_path: Path, show_addresses: bool) -> None:
     from balanced_calendar.enrollment import purpose_enabled
     from balanced_calendar.service import next_digest
 
-    with _runtime(config_path) as rt:
+    from balanced_calendar.config import load_config
+    from balanced_calendar.runtime import open_runtime
+    from balanced_calendar.store import StoreError
+    from balanced_calendar.store.locking import disk_full
+
+    config = load_config(config_path)
+    full = disk_full(config.service.state_dir)
+    if full:
+        click.echo(f"error: {full}")
+    try:
+        opened = open_runtime(config)
+    except StoreError:
+        if not full:
+            raise
+        click.echo("the people's status cannot be read until space is freed")
+        sys.exit(1)
+    with opened as rt:
         now = rt.clock()
         digests = purpose_enabled("weekly_digest")  # no digest column for a feature this version lacks
         rows = []

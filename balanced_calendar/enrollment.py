@@ -210,9 +210,17 @@ def record(rt: Runtime, prepared: Prepared, result: Enrolled) -> PersonRecord:
 def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> str:
     """Withdraw: remove future own blocks where the connector can, then erase everything.
 
-    Returns the pseudonym kept in the erasure log. Raises ``NotEnrolled``.
+    Returns the pseudonym kept in the erasure log, once the erasure is verified durable. An
+    address that was erased but whose erasure could not be completed (a full disk) is
+    finished. Raises ``NotEnrolled`` for an address neither enrolled nor erased, and
+    ``StoreError`` when the erasure did not happen or is not complete (the message says which).
     """
-    person = rt.store.get_person(email)
+    from balanced_calendar.store import NotEnrolled
+
+    try:
+        person = rt.store.get_person(email)
+    except NotEnrolled:
+        return rt.store.erase_person(email, reason, at=rt.clock())  # finishes, or NotEnrolled
     now = rt.clock()
     future = [b for b in rt.store.own_blocks(person.email) if b.start > now and b.state == "active"]
     if future:
@@ -228,6 +236,6 @@ def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> s
                 except (Conflict, NotOurs):
                     # the person edited it in their calendar: from then on it is theirs to keep
                     log.info("left a block of %s that its owner changed", person.pseudonym)
-    pseudonym = rt.store.erase_person(person.email, reason)
+    pseudonym = rt.store.erase_person(person.email, reason, at=now)
     log.info("erased %s (%s)", pseudonym, reason)
     return pseudonym

@@ -18,7 +18,7 @@ from balanced_calendar.config import Config
 from balanced_calendar.model import Policy, UserError
 from balanced_calendar.policyfile import load_policy
 from balanced_calendar.store import PersonRecord, Store, open_store
-from balanced_calendar.vault import Vault, check_store_key, load_key
+from balanced_calendar.vault import Vault, check_store_key, load_key, pseudonym_key
 from connectors import available, provider
 from connectors.base import Connector
 from connectors.plugin import Context, PersonRef
@@ -120,9 +120,11 @@ def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clo
     """
     key = load_key(config.service.vault_key_file, environ)
     vault = Vault(key)
-    store = open_store(config.service.state_dir)
+    # The pseudonym key comes from the vault key and stays out of the database; the vault key
+    # is checked before the store uses (or re-keys with) it.
+    store = open_store(config.service.state_dir, secret=pseudonym_key(key),
+                       verify=lambda opened: check_store_key(vault, opened))
     try:
-        check_store_key(vault, store)
         policy = load_policy(config.service.policy)
         if reconcile_people:
             from balanced_calendar.reconcile import reconcile

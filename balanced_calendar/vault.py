@@ -38,6 +38,7 @@ CREDENTIAL_NAME = "vault-key"
 KEYGEN_HINT = "create one with: balanced-calendar keygen --out PATH (then set service.vault_key_file = PATH)"
 _CHECK_META = "vault.check"
 _CHECK_PLAINTEXT = b"balanced-calendar vault check v1"
+_PSEUDONYM_INFO = b"balanced-calendar pseudonyms v1"
 
 
 class VaultKeyMismatch(UserError):
@@ -102,6 +103,28 @@ def check_store_key(vault: Vault, store: MetaStore) -> None:
             raise UserError("the vault check value vanished from the store while starting; try again")
     if vault.decrypt(token) != _CHECK_PLAINTEXT:
         raise VaultKeyMismatch("the vault check value in the store is not ours")
+
+
+def pseudonym_key(key: bytes) -> bytes:
+    """The 32-byte HMAC key of the store's pseudonyms and uid hashes, derived from the vault key.
+
+    HKDF-SHA256 over the vault key's 32 random bytes with the fixed info
+    ``"balanced-calendar pseudonyms v1"``: the same vault key always gives the same
+    pseudonyms, and the key lives where the vault key lives, never in the database, so the
+    database file alone cannot confirm an address. Raises :class:`UserError` on a
+    malformed key.
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    try:
+        raw = base64.urlsafe_b64decode(key.strip())
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise UserError("the vault key is malformed (expected 44 characters of url-safe base64)",
+                        hint=KEYGEN_HINT)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PSEUDONYM_INFO).derive(raw)
 
 
 def load_key(vault_key_file: Path | None, environ: Mapping[str, str] = os.environ) -> bytes:

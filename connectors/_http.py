@@ -44,13 +44,22 @@ def http_url(source: str) -> str | None:
 
 
 def redact(url: str) -> str:
-    """A URL fit for messages and logs: published calendar addresses embed secrets."""
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}/…/{name}" if name else f"{parts.scheme}://{host}/"
+    """A URL fit for messages and logs: ``scheme://host[:port]/…``, nothing of the path.
+
+    Published calendar addresses carry their secret anywhere in the path or the query
+    (Nextcloud: ``/remote.php/dav/public-calendars/<token>?export``), so no part of them is
+    kept; the user information is dropped with them.
+    """
+    parts = urllib.parse.urlsplit(url.strip())
+    scheme = parts.scheme.lower() or "http"
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a malformed port: show no host part at all
+        host, port = "", None
+    if port:
+        host += f":{port}"
+    return f"{scheme}://{host}/…"
 
 
 #: what to tell the user for HTTP errors typical of published calendars

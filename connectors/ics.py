@@ -725,7 +725,7 @@ def _person_calendar(value: str | None, base_dir: Path) -> str:
     scheme = parts.scheme.lower()
     if scheme in ("http", "https", "webcal"):
         if not parts.netloc:
-            raise ValueError(f"{value!r} is not a usable URL")
+            raise ValueError("is not a usable URL: it names no host")
         return value
     if scheme == "file":
         try:

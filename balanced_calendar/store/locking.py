@@ -19,6 +19,32 @@ log = logging.getLogger(__name__)
 
 _LOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
+#: below this much free space the disk of the state directory counts as full
+LOW_SPACE_BYTES = 1024 * 1024
+
+
+def disk_full_error(directory: Path) -> StoreError:
+    """The one-line error for a full disk under ``directory`` (nothing was half-written)."""
+    return StoreError(f"the disk holding {directory} is full: free space and retry",
+                      hint="SQLite keeps every commit whole: nothing was half-written")
+
+
+def disk_full(directory: Path) -> str | None:
+    """A line for ``status`` when the disk holding ``directory`` is (nearly) full, else ``None``.
+
+    Full means less than :data:`LOW_SPACE_BYTES` available to this user: syncs and
+    erasures fail there. ``None`` also when the space cannot be measured.
+    """
+    try:
+        info = os.statvfs(directory)
+    except OSError:
+        return None
+    free = info.f_bavail * info.f_frsize
+    if free >= LOW_SPACE_BYTES:
+        return None
+    return (f"the disk holding {directory} is full ({free // 1024} KiB free): syncs and erasures "
+            f"fail until space is freed")
+
 
 def open_private(path: Path, what: str = "") -> int:
     """Open (creating with mode 0600) a file of the state directory; returns the descriptor.
@@ -28,6 +54,8 @@ def open_private(path: Path, what: str = "") -> int:
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full_error(path.parent) from None
         from balanced_calendar.store.access import write_hint
 
         raise StoreError(f"cannot open {what}{path}: {exc.strerror}", hint=write_hint(path)) from None
@@ -61,8 +89,15 @@ def file_lock(directory: Path, name: str, wait: float | None = 0, *, poll: float
                 raise UserError(f"another {name} is running ({who}); wait for it to finish or stop it",
                                 hint=f"lock file: {path}")
             time.sleep(poll if deadline is None else min(poll, max(deadline - time.monotonic(), 0)))
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise disk_full_error(directory) from None
+            raise StoreError(f"cannot write {path}: {exc.strerror}",
+                             hint="check that the service user owns the state directory") from None
         log.debug("lock %s acquired", name)
         try:
             yield

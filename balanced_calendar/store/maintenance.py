@@ -33,15 +33,21 @@ class MaintenanceStore(Protocol):
     """Everything that is about the installation rather than one concern."""
 
     @abstractmethod
-    def erase_person(self, email: str, reason: str) -> str:
+    def erase_person(self, email: str, reason: str, at: dt.datetime | None = None) -> str:
         """Delete everything of that person in ONE transaction; returns the pseudonym.
 
+        ``at`` stamps the erasure record (default: now). The erasure is then made durable
+        and verified: nothing of the person may remain in the files (SQLite: the WAL is
+        truncated and the file bytes searched for the address and pseudonym). When that
+        fails, :class:`StoreError` says the erasure is not complete; calling again with the
+        same address (no longer enrolled, but in the erasure log) finishes it. When the
+        deleting transaction itself fails nothing is erased and :class:`StoreError` says so.
         That includes outbox mail to the address and every job whose subject or key carries
         the pseudonym (done or pending). Only ``(pseudonym, erased_at, reason)`` is kept, in
         the erasure log; ``reason`` must not contain personal data (use a code such as
         ``"consent_withdrawn"``). Remove the person's future own blocks from their calendar
         *before* calling this: afterwards the store no longer knows them.
-        Raises :class:`NotEnrolled`.
+        Raises :class:`NotEnrolled` for an address neither enrolled nor erased.
         """
 
     @abstractmethod

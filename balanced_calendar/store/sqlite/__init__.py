@@ -21,6 +21,7 @@ part                   tables                                          interface
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from balanced_calendar.store.base import Store
@@ -48,10 +49,16 @@ class SQLiteStore(SQLitePeople, SQLiteEvents, SQLiteAudit, SQLiteBlocks, SQLiteO
     """
 
 
-def open_store(state_dir: Path, *, busy_timeout: float = 30.0) -> Store:
+def open_store(state_dir: Path, *, busy_timeout: float = 30.0, secret: bytes | None = None,
+               verify: Callable[[Store], None] | None = None) -> Store:
     """Open the installation's store under ``state_dir`` (created 0700 if missing).
 
+    ``secret`` is the key of pseudonyms and uid hashes (the runtime derives it from the vault
+    key, :func:`balanced_calendar.vault.pseudonym_key`); it is never written to the file.
+    ``verify(store)`` runs before the key is used or recorded and may refuse by raising.
+    Without ``secret`` (tests, benchmarks) a new store keeps a random key in the file, and a
+    store set up with a key can be read but not hash. See :class:`SQLiteCore`.
     Raises :class:`~balanced_calendar.store.errors.StoreError` when the directory or database
-    cannot be used or was written by a newer version.
+    cannot be used, was written by a newer version, or was set up with another key.
     """
-    return SQLiteStore(Path(state_dir), busy_timeout=busy_timeout)
+    return SQLiteStore(Path(state_dir), busy_timeout=busy_timeout, secret=secret, verify=verify)

@@ -14,8 +14,11 @@ Decisions (written down because callers rely on them):
 - **Schema**: ``PRAGMA user_version`` is the number of migrations applied; each migration
   runs in its own transaction together with the version bump (see :mod:`.schema`). A file
   newer than this code is refused with a :class:`StoreError` (never "downgraded").
-- **Minimisation**: provider uids and addresses are hashed (HMAC-SHA256) under a random
-  32-byte secret created on first open and kept in ``meta``.
+- **Minimisation**: provider uids and addresses are hashed (HMAC-SHA256). The key is given
+  by the opener (``secret``: the runtime derives it from the vault key) and never written to
+  the file; ``meta`` keeps only ``store.keyed`` (a check value that confirms no address).
+  A store opened without a key (tests, benchmarks) keeps a random ``store.secret`` in
+  ``meta``, as older versions did; the first keyed open re-keys it (:meth:`_rekey`).
 - Files: ``state_dir`` is created 0700, the database 0600 (SQLite gives the ``-wal`` and
   ``-shm`` files the database's mode). WAL needs a local filesystem (not NFS).
 """
@@ -32,13 +35,14 @@ import secrets
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from balanced_calendar.model import InputError
 from balanced_calendar.store.errors import NotEnrolled, StoreError
-from balanced_calendar.store.locking import open_private
+from balanced_calendar.store.locking import disk_full, disk_full_error, open_private
 from balanced_calendar.store.sqlite.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -47,7 +51,9 @@ DB_NAME = "state.sqlite3"
 UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_SECRET_KEY = "store.secret"
+_SECRET_KEY = "store.secret"  # legacy and keyless stores only: the HMAC key in the file
+_KEYED = "store.keyed"  # keyed stores: HMAC(key, _KEY_CHECK)[:16], nothing else of the key
+_KEY_CHECK = b"balanced-calendar store key check v1"
 
 
 # -- conversions ----------------------------------------------------------------------------
@@ -90,11 +96,18 @@ class SQLiteCore:
     """One SQLite connection with the plumbing every concern part uses. Not a store by itself."""
 
     def __init__(self, state_dir: Path, *, busy_timeout: float = 30.0,
-                 migrations: Sequence[Sequence[str]] = MIGRATIONS) -> None:
+                 migrations: Sequence[Sequence[str]] = MIGRATIONS, secret: bytes | None = None,
+                 verify: Callable[[Any], None] | None = None) -> None:
         """Open (creating and migrating as needed) ``state_dir/state.sqlite3``.
 
+        ``secret`` (32 bytes or more) keys the pseudonyms and uid hashes and stays in memory
+        only. ``verify(store)``, when given, runs after the schema migration and before the
+        key is used or recorded (the runtime checks the vault key there), so a refusal
+        leaves the file as it was. Without ``secret`` a store set up with one can be read
+        but not hash (:class:`StoreError`); a new store gets a random key kept in ``meta``.
         Raises :class:`StoreError` when the directory or file cannot be used, the file is
-        not a database, or its schema is newer than ``migrations``.
+        not a database, its schema is newer than ``migrations``, or ``secret`` is not the key
+        the store was set up with.
         """
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / DB_NAME
@@ -117,10 +130,15 @@ class SQLiteCore:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA secure_delete = ON")
+            # After a checkpoint the WAL shrinks back to 1 MiB: one big sync must not keep the disk full.
+            conn.execute("PRAGMA journal_size_limit = 1048576")
             conn.execute("PRAGMA trusted_schema = OFF")
             self._conn = conn
             self._migrate(migrations)
-            self._secret = self._ensure_secret()
+            self._secret: bytes | None = None
+            if verify is not None:
+                verify(self)
+            self._secret = self._use_key(secret)
         except sqlite3.Error as exc:
             conn.close()
             self._conn = None
@@ -194,20 +212,79 @@ class SQLiteCore:
             log.info("state database migrated to schema %d", version + 1)
 
     # -- hashing and people lookups every concern needs ------------------------------------------
-    def _ensure_secret(self) -> bytes:
+    def _use_key(self, secret: bytes | None) -> bytes | None:
+        """The HMAC key to use; records or checks ``store.keyed``, re-keys a legacy file."""
+        conn = self._db()
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", (_SECRET_KEY, _KEYED)))
+        if secret is None:
+            if _KEYED in meta:
+                return None  # readable; hashing needs the key (see _hmac)
+            with self._tx() as tx:
+                tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                           (_SECRET_KEY, secrets.token_bytes(32)))
+                return bytes(tx.execute("SELECT value FROM meta WHERE key = ?", (_SECRET_KEY,)).fetchone()[0])
+        if len(secret) < 32:
+            raise ValueError("the store key must have at least 32 bytes")
+        check = hmac.new(secret, _KEY_CHECK, hashlib.sha256).digest()[:16]
+        if _KEYED in meta:
+            if not hmac.compare_digest(bytes(meta[_KEYED]), check):
+                raise StoreError(f"{self.path} was set up with another vault key; nothing was changed",
+                                 hint="start with the vault key this installation was set up with")
+            return bytes(secret)
+        self._rekey(bytes(secret), check)
+        return bytes(secret)
+
+    def _rekey(self, secret: bytes, check: bytes) -> None:
+        """Move a store whose key is in the file (older versions, keyless opens) to ``secret``.
+
+        In one transaction: every enrolled person's pseudonym is recomputed from their
+        address (the job queue follows), events are dropped and change tokens reset (uids
+        are only kept hashed; the next sync reads every calendar whole), the old key is
+        deleted and ``store.keyed`` written. Erasure-log pseudonyms of people already erased
+        cannot be recomputed and stay as they are. The WAL is then truncated so the old key
+        does not linger in it (``secure_delete`` zeroes its page in the database).
+        """
+        self._secret = secret
         with self._tx() as tx:
-            tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                       (_SECRET_KEY, secrets.token_bytes(32)))
-            return bytes(tx.execute("SELECT value FROM meta WHERE key = ?", (_SECRET_KEY,)).fetchone()[0])
+            people = tx.execute("SELECT id, email_key, pseudonym FROM people").fetchall()
+            # Pseudonyms are UNIQUE: park them on the row id first, so no new one collides with an old one.
+            tx.execute("UPDATE people SET pseudonym = 'rekey-' || id")
+            for pid, key, old in people:
+                new = self.pseudonym(key)
+                tx.execute("UPDATE people SET pseudonym = ? WHERE id = ?", (new, pid))
+                tx.execute("UPDATE jobs SET subject = CASE WHEN subject = :old THEN :new ELSE subject END, "
+                           "key = replace(key, :old, :new) WHERE subject = :old OR instr(key, :old) > 0",
+                           {"old": old, "new": new})
+            tx.execute("DELETE FROM events")
+            tx.execute("UPDATE sync_state SET token = NULL, window_start = NULL, window_end = NULL")
+            tx.execute("DELETE FROM meta WHERE key = ?", (_SECRET_KEY,))
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (_KEYED, check))
+        with contextlib.suppress(sqlite3.Error):
+            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        log.info("state database re-keyed with the vault key: %d pseudonyms recomputed, "
+                 "events will be read again", len(people))
 
     def _hmac(self, text: str) -> str:
+        if self._secret is None:
+            raise StoreError("the store was opened without its key: pseudonyms and event ids cannot be computed",
+                             hint="open it through the runtime (with the vault key)")
         return hmac.new(self._secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _uid_hash(self, uid: str) -> str:
         return self._hmac(uid)
 
     def pseudonym(self, email: str) -> str:
-        """The stable pseudonymous id of an address (enrolled or not): ``"p-"`` + 12 hex."""
+        """The stable pseudonymous id of an address (enrolled or not): ``"p-"`` + 12 hex.
+
+        A store opened without its key knows only enrolled people's pseudonyms (read from
+        ``people``); for any other address it raises :class:`StoreError`.
+        """
+        if self._secret is None:
+            with self._lock:
+                row = self._db().execute("SELECT pseudonym FROM people WHERE email_key = ?",
+                                         (email_key(email),)).fetchone()
+            if row is not None:
+                return str(row[0])
         return "p-" + self._hmac(email_key(email))[:12]
 
     def _person_id(self, conn: sqlite3.Connection, email: str) -> int:
@@ -257,8 +334,9 @@ def wrap(exc: sqlite3.Error, path: Path) -> StoreError:
     if "locked" in lowered or "busy" in lowered:
         return StoreError(f"{path} is busy: another process kept it locked too long",
                           hint="another balanced-calendar command is probably running; wait for it or stop it")
-    if "full" in lowered:
-        return StoreError(f"{path}: the disk is full", hint="free some space; nothing was half-written")
+    if "full" in lowered or ("i/o error" in lowered and disk_full(path.parent)):
+        # SQLite says "disk I/O error" when the WAL or its index cannot grow on a full disk
+        return disk_full_error(path.parent)
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return StoreError(f"{path} is damaged or not a balanced-calendar database ({text})",
                           hint="restore it from a backup, or move it away to start afresh")

@@ -1,7 +1,9 @@
 """SQLite part of :class:`~balanced_calendar.store.maintenance.MaintenanceStore`.
 
 Erasure: ``secure_delete=ON`` zeroes deleted content, and after an erasure the WAL is
-checkpointed and truncated, so an erased person's bytes do not linger in the files.
+checkpointed and truncated, so an erased person's bytes do not linger in the files. Both
+are verified (the checkpoint must complete, and the file bytes are searched for the address
+and the pseudonym); otherwise the erasure is reported as not complete, never as done.
 """
 
 from __future__ import annotations
@@ -10,12 +12,43 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
+from balanced_calendar.store.errors import NotEnrolled, StoreError
 from balanced_calendar.store.locking import file_lock
 from balanced_calendar.store.maintenance import ErasureRecord, RunRecord
-from balanced_calendar.store.sqlite.core import UTC, SQLiteCore, email_key, from_ts, ts
+from balanced_calendar.store.sqlite.core import UTC, SQLiteCore, email_key, from_ts, ts, wrap
 
 log = logging.getLogger(__name__)
+
+
+def _count_in_files(paths: list[Path], needles: set[bytes]) -> dict[bytes, int]:
+    """How often each needle occurs (case-insensitively) in the bytes of ``paths`` (missing: none)."""
+    lowered = {n: n.lower() for n in needles}
+    overlap = max(len(n) for n in needles) - 1
+    counts = dict.fromkeys(needles, 0)
+    for path in paths:
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            continue
+        with handle:
+            tail = b""
+            while chunk := handle.read(1 << 20):
+                block = (tail + chunk).lower()
+                start = len(tail)  # count only matches that end in the new chunk
+                for needle, low in lowered.items():
+                    counts[needle] += sum(1 for i in _finds(block, low) if i + len(low) > start)
+                tail = block[-overlap:] if overlap else b""
+    return counts
+
+
+def _finds(haystack: bytes, needle: bytes) -> Iterator[int]:
+    index = haystack.find(needle)
+    while index >= 0:
+        yield index
+        index = haystack.find(needle, index + 1)
 
 
 def _check_meta_name(name: str) -> None:
@@ -26,26 +59,71 @@ def _check_meta_name(name: str) -> None:
 class SQLiteMaintenance(SQLiteCore):
     """Erasure, ``runs``, ``meta``, integrity, the installation lock and closing."""
 
-    def erase_person(self, email: str, reason: str) -> str:
+    def erase_person(self, email: str, reason: str, at: dt.datetime | None = None) -> str:
+        key = email_key(email)
+        try:
+            pseudonym = self._erase(key, email, reason, at)
+        except StoreError as exc:  # NotEnrolled is no StoreError: it passes through
+            raise StoreError(f"nothing of {self.pseudonym(key)} was erased: {exc.message}", hint=exc.hint) from None
+        self._verify_erased(email, pseudonym)
+        return pseudonym
+
+    def _erase(self, key: str, email: str, reason: str, at: dt.datetime | None) -> str:
+        """The deleting transaction of :meth:`erase_person`; returns the pseudonym."""
         with self._tx() as tx:
-            pid = self._person_id(tx, email)
-            pseudonym = tx.execute("SELECT pseudonym FROM people WHERE id = ?", (pid,)).fetchone()[0]
-            # Cascades reach every table keyed by person_id; the outbox may also hold mail to the
-            # address queued before enrolment, and jobs know the person only by pseudonym.
-            tx.execute("DELETE FROM outbox WHERE person_id = ? OR lower(trim(recipient)) = ?",
-                       (pid, email_key(email)))
-            tx.execute("DELETE FROM jobs WHERE subject = ? OR instr(key, ?) > 0", (pseudonym, pseudonym))
-            tx.execute("DELETE FROM people WHERE id = ?", (pid,))
-            tx.execute("INSERT INTO erasure_log(pseudonym, erased_at, reason) VALUES (?, ?, ?)",
-                       (pseudonym, ts(dt.datetime.now(UTC)), reason))
-        self._checkpoint()
-        log.info("erased person %s (%s)", pseudonym, reason)
+            row = tx.execute("SELECT id, pseudonym FROM people WHERE email_key = ?", (key,)).fetchone()
+            if row is None:
+                # Not enrolled: finishing an erasure whose cleanup failed (a full disk) is allowed.
+                pseudonym = self.pseudonym(key)
+                if tx.execute("SELECT 1 FROM erasure_log WHERE pseudonym = ?", (pseudonym,)).fetchone() is None:
+                    raise NotEnrolled(email)
+                finishing = True
+            else:
+                pid, pseudonym = row
+                finishing = False
+                # Cascades reach every table keyed by person_id; the outbox may also hold mail to the
+                # address queued before enrolment, and jobs know the person only by pseudonym.
+                tx.execute("DELETE FROM outbox WHERE person_id = ? OR lower(trim(recipient)) = ?", (pid, key))
+                tx.execute("DELETE FROM jobs WHERE subject = ? OR instr(key, ?) > 0", (pseudonym, pseudonym))
+                tx.execute("DELETE FROM people WHERE id = ?", (pid,))
+                tx.execute("INSERT INTO erasure_log(pseudonym, erased_at, reason) VALUES (?, ?, ?)",
+                           (pseudonym, ts(at or dt.datetime.now(UTC)), reason))
+        log.info("%s person %s (%s)", "finishing the erasure of" if finishing else "erased", pseudonym, reason)
         return str(pseudonym)
 
-    def _checkpoint(self) -> None:
-        """Copy the WAL into the database and truncate it (best effort: readers may hold it)."""
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    def _verify_erased(self, email: str, pseudonym: str) -> None:
+        """Make an erasure durable and prove it, or raise :class:`StoreError`.
+
+        The WAL is checkpointed into the database and truncated (it must complete: no reader
+        may hold it back), then the bytes of the database and WAL files are searched: the
+        address must be absent and the pseudonym may appear only in the erasure log.
+        """
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("PRAGMA secure_delete = ON")
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                kept = conn.execute("SELECT count(*) FROM erasure_log WHERE pseudonym = ?",
+                                    (pseudonym,)).fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._erasure_failed(pseudonym, wrap(exc, self.path)) from None
+        if busy:
+            raise self._erasure_failed(pseudonym, StoreError(
+                "another process kept the write-ahead log in use",
+                hint="stop other balanced-calendar commands, then run unenroll again"))
+        needles = {email.strip().encode("utf-8"), email_key(email).encode("utf-8")}
+        try:
+            found = _count_in_files([self.path, self.path.with_name(self.path.name + "-wal")],
+                                    needles | {pseudonym.encode("ascii")})
+        except OSError as exc:
+            raise self._erasure_failed(pseudonym, StoreError(f"cannot read {self.path}: {exc.strerror}")) from None
+        if any(found[n] for n in needles) or found[pseudonym.encode("ascii")] > kept:
+            raise self._erasure_failed(pseudonym, StoreError("data of the person is still in the database files"))
+
+    @staticmethod
+    def _erasure_failed(pseudonym: str, cause: StoreError) -> StoreError:
+        return StoreError(f"the erasure of {pseudonym} is NOT complete: {cause.message}",
+                          hint="then run the same unenroll again: it finishes the erasure")
 
     def erasure_log(self) -> list[ErasureRecord]:
         with self._read() as conn:
