@@ -179,7 +179,7 @@ def _check(component: icalendar.Component, block: Block | None, errors: Errors,
                 zone = zones.get(tzid)
                 if zone is None:
                     raise errors.event(
-                        block, "uses time zone {value}, which is neither an IANA nor a "
+                        block, "uses a time zone ({value}) that is neither an IANA nor a "
                         "Windows zone name and has no VTIMEZONE in the file", name, value=tzid)
                 value = _localize(value, zone)
             return _to_calendar_zone(value, calendar_zone) if calendar_zone else value

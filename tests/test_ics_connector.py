@@ -350,7 +350,7 @@ def test_directory_instead_of_file() -> None:
      "line 9: VEVENT (UID bad-rrule-series) has RRULE 'FREQ=FORTNIGHTLY;BYDAY=MO' "
      "that is not a valid recurrence rule"),
     ("malformed_unknown_tzid_without_vtimezone.ics",
-     "line 7: VEVENT (UID mystery-zone) uses time zone 'Jakarta Time', which is neither an "
+     "line 7: VEVENT (UID mystery-zone) uses a time zone ('Jakarta Time') that is neither an "
      "IANA nor a Windows zone name and has no VTIMEZONE in the file"),
     ("malformed_description_wrapped_without_fold.ics",
      "line 10: not an iCalendar content line (expected NAME:VALUE)"),
