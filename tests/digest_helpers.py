@@ -63,3 +63,56 @@ def leave_week(monday: str = "2026-12-14") -> list[Event]:
 def digest_for(store: Store, person: PersonRecord, lang: str | None = None, *, leader: bool = False,
                week: tuple[int, int] = (2026, 51)) -> Digest:
     return compose(store, person, POLICY, *week, lang=lang, leader=leader)
+
+
+FIXTURE_ICS = Path(__file__).parent / "fixtures" / "cli" / "design_example_overtime_week.ics"
+#: Monday 2026-12-21 07:00 WIB: the digest of 2026-W51 is due
+MONDAY_7 = dt.datetime(2026, 12, 21, 0, 0, tzinfo=dt.timezone.utc)
+
+
+def write_site(tmp: Path, mail: str = "", people: tuple[str, ...] = (RINA,)) -> Path:
+    """A service config (vault key, store under ``state``) with ``mail`` as its ``[mail]`` body."""
+    from balanced_calendar.vault import write_key
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    if not (tmp / "vault-key").exists():
+        write_key(tmp / "vault-key")
+    entries = "".join(f'[[people]]\nemail = "{e}"\nconnector = "ics"\ncalendar = "{FIXTURE_ICS}"\n'
+                      f'team = "keuangan"\n\n' for e in people)
+    (tmp / "config.toml").write_text(f'''
+[service]
+state_dir = "state"
+vault_key_file = "vault-key"
+policy = "asn-id"
+timezone = "Asia/Jakarta"
+sync_past_weeks = 520
+sync_future_weeks = 520
+
+[mail]
+{mail}
+
+[[teams]]
+id = "keuangan"
+name = "Keuangan"
+leaders = ["{people[0]}"]
+
+{entries}''')
+    return tmp / "config.toml"
+
+
+def enroll_site(config_path: Path, now: dt.datetime = MONDAY_7) -> None:
+    """Enroll everyone of the config (consent recorded) and store an audited overtime week for each."""
+    from balanced_calendar.config import load_config
+    from balanced_calendar.enrollment import EnrollRequest, enroll
+    from balanced_calendar.runtime import open_runtime
+
+    config = load_config(config_path)
+    with open_runtime(config, environ={}, clock=lambda: now) as rt:
+        for p in config.people:
+            enroll(rt, EnrollRequest(email=p.email, provider="ics"))
+            events = overtime_week()
+            window = (dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), dt.datetime(2027, 1, 31, tzinfo=dt.timezone.utc))
+            rt.store.replace_events(p.email, "ics", *window, events, SyncState(p.email, "ics", None, *window))
+            rt.store.save_audit(p.email, audit_events(events, rt.policy, zone="Asia/Jakarta",
+                                                      start=dt.date(2026, 11, 23), end=dt.date(2026, 12, 20),
+                                                      person=p.email))
