@@ -60,7 +60,7 @@ def set_digest(store: Store, person: PersonRecord, on: bool, at: dt.datetime) ->
     if (PURPOSE in last.purposes) == on:
         return False
     purposes = last.purposes + (PURPOSE,) if on else tuple(p for p in last.purposes if p != PURPOSE)
-    store.add_consent(replace(last, at=at, purposes=purposes))
+    store.add_consent(replace(last, at=max(at, last.at), purposes=purposes))  # stays the latest
     return True
 
 

@@ -166,3 +166,10 @@ def preview_html(digest: Digest, chart: bytes | None = None, unsubscribe: str = 
     """A standalone HTML page of the digest: the chart inlined as a ``data:`` URI."""
     chart = chart if chart is not None else render_chart(digest)
     return render_html(digest, "data:image/png;base64," + base64.b64encode(chart).decode(), unsubscribe=unsubscribe)
+
+
+def sender_of_links(rt: Any, token: str) -> tuple[str, str | None]:
+    """The unsubscribe links of ``token`` for the runtime's ``[mail]``."""
+    from balanced_calendar.digest.queue import sender_of
+
+    return unsubscribe_links(sender_of(rt), token)

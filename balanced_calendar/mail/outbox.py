@@ -68,11 +68,13 @@ def _subject_of(key: str) -> str:
 
 
 def deliver_pending(store: Store, transport: Transport, sender: str, now: dt.datetime,
-                    keys: Iterable[str] | None = None) -> DeliveryReport:
-    """Try every due message (only ``keys`` when given); record each outcome in the store."""
+                    keys: Iterable[str] | None = None, *, due_by: dt.datetime | None = None) -> DeliveryReport:
+    """Try every message due at ``due_by`` (default ``now``; only ``keys`` when given) and record
+    each outcome at ``now``. An operator's ``digest --send`` passes a later ``due_by`` to retry
+    its message before its backoff ends."""
     wanted = set(keys) if keys is not None else None
     report = DeliveryReport()
-    for msg in store.pending(now):
+    for msg in store.pending(max(now, due_by or now)):
         if wanted is not None and msg.key not in wanted:
             continue
         try:
