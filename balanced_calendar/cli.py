@@ -391,6 +391,24 @@ def unenroll(config_path: Path, email: str, reason: str) -> None:
     click.echo(f"erased everything of {pseudonym}; only a pseudonymous erasure record remains")
 
 
+def _digest_on(rt, person) -> bool:  # type: ignore[no-untyped-def]
+    from balanced_calendar.digest.queue import wants_digest
+
+    return wants_digest(rt.store, person)
+
+
+def _digest_problem(rt, person) -> str:  # type: ignore[no-untyped-def]
+    """The last digest's delivery problem: given up (5xx) or waiting for a retry; '' when fine."""
+    job = rt.store.last_job("digest", person.pseudonym)
+    keys = [job.key] if job else []
+    for key in keys:
+        msg = rt.store.outbox_message(key)
+        if msg is not None and msg.sent_at is None and msg.last_error:
+            state = "refused" if msg.next_attempt is None else "queued"
+            return f"digest {key.rsplit(':', 1)[-1]} {state}: {msg.last_error}"
+    return ""
+
+
 def _who(person, show: bool) -> str:  # type: ignore[no-untyped-def]
     return person.email if show else person.pseudonym
 
@@ -406,14 +424,27 @@ def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 @cli.command()
 @CONFIG_OPTION
 @click.option("--show-addresses", is_flag=True, help="Show addresses instead of pseudonyms.")
-def people(config_path: Path, show_addresses: bool) -> None:
-    """List enrolled people."""
+@click.option("--person", "person_email", metavar="ADDRESS", help="With --digest: whose digest.")
+@click.option("--digest", "digest_state", type=click.Choice(["on", "off"]), default=None,
+              help="Switch a person's weekly digest on or off (recorded as consent to that purpose).")
+def people(config_path: Path, show_addresses: bool, person_email: str | None, digest_state: str | None) -> None:
+    """List enrolled people (or switch one person's digest with --person … --digest on|off)."""
+    if digest_state is not None:
+        from balanced_calendar.digest.queue import set_digest
+
+        if not person_email:
+            raise UserError("--digest needs --person ADDRESS")
+        with _runtime(config_path) as rt:
+            p = rt.store.get_person(person_email)
+            changed = set_digest(rt.store, p, digest_state == "on", rt.clock())
+        click.echo(f"digest {digest_state} for {p.pseudonym}" + ("" if changed else " (unchanged)"))
+        return
     with _runtime(config_path) as rt:
         rows = rt.store.list_people()
         header = ("person", "connector", "team", "zone", "protect", "digest", "enrolled")
         for line in _columns(header, [
                 (_who(p, show_addresses), p.connector, p.team or "-", p.timezone, "yes" if p.protect else "no",
-                 "yes" if p.digest else "no", f"{p.enrolled_at:%Y-%m-%d}") for p in rows]):
+                 "yes" if _digest_on(rt, p) else "no", f"{p.enrolled_at:%Y-%m-%d}") for p in rows]):
             click.echo(line)
         click.echo(f"{len(rows)} enrolled")
 
@@ -451,9 +482,10 @@ def status(config_path: Path, show_addresses: bool) -> None:
             sync = runs.get("sync")
             last_ok = f"{sync.last_ok_at:%Y-%m-%d %H:%M}" if sync and sync.last_ok_at else "never"
             error = sync.error if sync and not sync.ok else ""
+            error = " ".join(filter(None, (error, _digest_problem(rt, p))))
             row = (_who(p, show_addresses), last_ok)
             if digests:
-                nd = next_digest(p, now)
+                nd = next_digest(p, now) if _digest_on(rt, p) else None
                 row += (nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off',)
             rows.append(row + (error,))
         header = ("person", "last sync (UTC)") + (("next digest (local)",) if digests else ()) + ("last error",)
@@ -464,6 +496,23 @@ def status(config_path: Path, show_addresses: bool) -> None:
             click.echo(f"{len(gone)} enrolled but not in the config (their settings are as enrolled; "
                        f"nothing is erased until `balanced-calendar unenroll`): "
                        + ", ".join(_who(p, show_addresses) for p in gone))
+
+
+@cli.command("digest")
+@CONFIG_OPTION
+@click.option("--person", "email", required=True, metavar="ADDRESS", help="An enrolled person.")
+@click.option("--week", required=True, metavar="YYYY-Www", help="The ISO week, e.g. 2026-W51.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language (default: the person's).")
+@click.option("--preview", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write an HTML preview into this folder instead of sending.")
+@click.option("--send", is_flag=True, help="Queue it (once per person-week) and hand it to the mail server now.")
+def digest_cmd(config_path: Path, email: str, week: str, lang: str | None, preview: Path | None, send: bool) -> None:
+    """The weekly balance digest of one person: print it, --preview DIR, or --send (exit 75: queued)."""
+    from balanced_calendar.digest.command import run as run_digest
+
+    with _runtime(config_path) as rt:
+        code = run_digest(rt, email, week, lang, preview, send, click.echo)
+    sys.exit(code)
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from connectors.plugin import Enrolled, EnrollInput, Provider
 log = logging.getLogger(__name__)
 
 #: The version of the consent text below; bump it whenever the text or the enabled purposes change.
-CONSENT_VERSION = "2026-12-v2"
+CONSENT_VERSION = "2026-12-v3"
 
 READ_SCOPES = ("calendar.events.read",)
 WRITE_SCOPES = ("calendar.events.write.own_blocks",)
@@ -43,10 +43,10 @@ PURPOSE_LIST: tuple[Purpose, ...] = (
         "id": "menghitung beban kerja dan tanda kelelahan (lembur, kerja akhir pekan/hari libur, istirahat pendek)",
         "en": "measure workload and overload signals (overtime, weekend/holiday work, short rest)",
     }, enabled=True),
-    Purpose("weekly_digest", {  # planned: the weekly digest switches this on
+    Purpose("weekly_digest", {  # served by balanced_calendar.digest
         "id": "mengirim ringkasan keseimbangan mingguan kepada Anda",
         "en": "email you a weekly balance digest",
-    }, enabled=False),
+    }, enabled=True),
     Purpose("anonymised_team_report", {  # planned: the team report switches this on
         "id": "menyusun laporan tim yang dianonimkan (hanya agregat, tim kurang dari {k} orang tidak dilaporkan)",
         "en": "build anonymised team reports (aggregates only; teams under {k} people are never reported)",

@@ -69,15 +69,21 @@ class Service:
         generation = self.clock()  # a start or reload syncs everyone at once (slot 0)
         generation_id = secrets.token_hex(6)
         kinds = [JobKind("sync", Every(svc.sync_interval_minutes, jitter), self._sync_handler(config))]
+        from balanced_calendar.digest.jobs import deliver_outbox, digest_kind, digest_subjects
+
+        kinds.append(digest_kind(config, self.environ, self.clock))
 
         def tick(stop_event: threading.Event) -> None:
             with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
                 def subjects(kind: JobKind) -> list[Subject]:
+                    if kind.name == "digest":
+                        return digest_subjects(rt)
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
                 runner = JobRunner(store=rt.store, kinds=kinds, subjects=subjects, clock=self.clock,
                                    worker=self.worker, generation=generation, generation_id=generation_id)
                 runner.tick(stop_event)
+                deliver_outbox(rt)  # retries of mail queued earlier (server down, 4xx)
 
         log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
                  svc.sync_interval_minutes, jitter, svc.workers)

@@ -140,15 +140,17 @@ def test_consent_and_status_promise_only_what_this_version_does(tmp_path):
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.lower()
     assert "measure workload" in text and "menghitung beban kerja" in text
-    for promise in ("digest", "ringkasan", "team report", "laporan tim"):
+    assert "weekly balance digest" in text and "ringkasan keseimbangan mingguan" in text  # served
+    for promise in ("team report", "laporan tim"):  # not served by this version
         assert promise not in text, promise
     with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as conn:
         purposes, version = conn.execute("SELECT purposes, text_version FROM consents").fetchone()
-    assert json.loads(purposes) == ["workload_audit"]
-    assert version == CONSENT_VERSION != "2026-11-v1"
+    assert json.loads(purposes) == ["workload_audit", "weekly_digest"]
+    assert version == CONSENT_VERSION not in ("2026-11-v1", "2026-12-v2")
 
     status = cli("status", "--config", str(config))
-    assert status.returncode == 0 and "digest" not in status.stdout.lower()
+    assert status.returncode == 0 and "next digest" in status.stdout.lower()
+    assert "team report" not in status.stdout.lower()
 
 
 def test_a_purpose_is_switched_on_in_one_place(monkeypatch):

@@ -52,6 +52,8 @@ class DemoRun:
     config_path: Path
     #: teams smaller than this are not shown on their own (``[reports] k``, docs/privacy.md)
     k: int = DEFAULT_K
+    #: one person's digest preview (every digest is in the Maildir outbox and the preview folder)
+    preview: Path | None = None
 
 
 def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
@@ -71,6 +73,8 @@ def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
         "[mail]",
         'transport = "maildir"',
         'maildir = "outbox"',
+        'from = "balanced-calendar@demo.example.go.id"',
+        'unsubscribe_url = "https://balanced-calendar.demo.example.go.id/unsubscribe"',
         "",
     ]
     for team in agency.teams:
@@ -114,8 +118,33 @@ def run_pipeline(out_dir: Path, *, start: dt.date, weeks: int, people: int) -> D
                                         rt.store.load_findings(p.email, agency.start, agency.end))
                    for p in agency.people}
         policy = rt.policy
+        t0 = time.perf_counter()
+        preview = write_digests(rt, agency.end, out_dir / "digest-preview")
+        seconds["digests"] = time.perf_counter() - t0
     return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path,
-                   k=config.reports.k)
+                   k=config.reports.k, preview=preview)
+
+
+def write_digests(rt: Any, last_day: dt.date, folder: Path) -> Path | None:
+    """Every demo person's digest of the period's last ISO week: into the Maildir outbox (once
+    per person-week, as the service would) and as an HTML preview; returns one preview's path."""
+    from balanced_calendar.digest.chart import render_chart
+    from balanced_calendar.digest.queue import compose_for, queue_digest, unsubscribe_token
+    from balanced_calendar.digest.render import preview_html, sender_of_links
+    from balanced_calendar.digest.jobs import deliver_outbox
+
+    year, week, _ = last_day.isocalendar()
+    folder.mkdir(parents=True, exist_ok=True)
+    first: Path | None = None
+    for person in rt.store.list_people():
+        queue_digest(rt, person, year, week)
+        digest = compose_for(rt, person, year, week)
+        mailto, https = sender_of_links(rt, unsubscribe_token(rt.store, person.pseudonym))
+        path = folder / f"{person.pseudonym}-{digest.label}.html"
+        path.write_text(preview_html(digest, render_chart(digest), unsubscribe=https or mailto), encoding="utf-8")
+        first = first or path
+    deliver_outbox(rt)
+    return first
 
 
 def person_weeks(run: DemoRun) -> pd.DataFrame:
@@ -206,6 +235,8 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         f"  calendars  {out / 'ics'}/  ({n} ICS files; roster in {out / 'roster.json'})",
         f"  summary    {out / 'summary.json'}",
         f"  config     {_shown(run.config_path)}  (state in {_shown(run.state_dir)}/, vault key {out / 'vault-key'})",
+        f"  digests    {out / 'outbox'}/new/  (Maildir, one per person) and {out / 'digest-preview'}/",
+        f"  open one   {_shown(run.preview) if run.preview else '-'}",
         "",
         "Try one person (from the store, or straight from their ICS file):",
         f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "

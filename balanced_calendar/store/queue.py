@@ -98,6 +98,14 @@ class OutboxStore(Protocol):
         """
 
 
+    @abstractmethod
+    def outbox_message(self, key: str) -> OutboxMessage | None:
+        """The message queued under ``key`` (sent, pending or given up); ``None`` if never queued.
+
+        Given up: ``sent_at`` and ``next_attempt`` are both ``None`` and ``last_error`` says why.
+        """
+
+
 class JobQueue(Protocol):
     """Persistent due-time jobs (digests, plans, reports) that run once across restarts."""
 

@@ -47,3 +47,14 @@ class SQLiteOutbox(SQLiteCore):
                                 "WHERE key = ? AND sent_at IS NULL", (error, ts(next_attempt), key))
             if cursor.rowcount != 1:
                 raise StoreError(f"no unsent outbox message with key {key!r}")
+
+    def outbox_message(self, key: str) -> OutboxMessage | None:
+        with self._read() as conn:
+            row = conn.execute("""SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
+                                  FROM outbox WHERE key = ?""", (key,)).fetchone()
+        if row is None:
+            return None
+        key, recipient, message, created, attempts, next_at, sent, error = row
+        return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
+                             attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
+                             last_error=error)
