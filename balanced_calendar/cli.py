@@ -309,15 +309,23 @@ def status(config_path: Path, show_addresses: bool) -> None:
 
     with _runtime(config_path) as rt:
         now = rt.clock()
-        click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} last error")
+        # On a shared store (several instances) also say which instance ran each person's last sync job.
+        shared = bool(getattr(rt.store, "shared", False))
+        click.echo(f"{'person':<28} {'last sync (UTC)':<17} {'next digest (local)':<22} "
+                   + (f"{'by instance':<28} " if shared else "") + "last error")
         for p in rt.store.list_people():
             runs = {r.kind: r for r in rt.store.last_runs(p.email)}
             sync = runs.get("sync")
             last_ok = f"{sync.last_ok_at:%Y-%m-%d %H:%M}" if sync and sync.last_ok_at else "never"
             error = sync.error if sync and not sync.ok else ""
             nd = next_digest(p, now)
+            by = ""
+            if shared:
+                job = rt.store.last_job("sync", p.pseudonym)
+                who = (job.lease_owner and f"{job.lease_owner} (running)") or job.done_by if job else None
+                by = f"{who or '-':<28} "
             click.echo(f"{_who(p, show_addresses):<28} {last_ok:<17} "
-                       f"{nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off':<22} {error}")
+                       f"{nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off':<22} {by}{error}")
         gone = [p for p in rt.store.list_people() if rt.config.person(p.email) is None]
         if gone:
             click.echo(f"{len(gone)} enrolled but not in the config (their settings are as enrolled; "

@@ -17,7 +17,8 @@ from typing import Any
 from balanced_calendar.config import Config
 from balanced_calendar.model import Policy, UserError
 from balanced_calendar.policyfile import load_policy
-from balanced_calendar.store import PersonRecord, Store, open_store
+from balanced_calendar.store import PersonRecord, Store
+from balanced_calendar.store.select import open_service_store
 from balanced_calendar.vault import Vault, check_store_key, load_key
 from connectors import available, provider
 from connectors.base import Connector
@@ -120,7 +121,7 @@ def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clo
     """
     key = load_key(config.service.vault_key_file, environ)
     vault = Vault(key)
-    store = open_store(config.service.state_dir)
+    store = open_service_store(config.service, environ)
     try:
         check_store_key(vault, store)
         policy = load_policy(config.service.policy)
