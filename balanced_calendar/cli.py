@@ -361,6 +361,30 @@ def run(config_path: Path) -> None:
     sys.exit(run_daemon(config_path))
 
 
+@cli.group("store")
+def store_group() -> None:
+    """The state database (docs/scaling.md)."""
+
+
+@store_group.command("migrate")
+@click.option("--from", "source", required=True, metavar="sqlite:///DIR", help="The SQLite state directory.")
+@click.option("--to", "target", required=True, metavar="postgresql://USER@HOST/DB",
+              help="An empty PostgreSQL database (no password in the URL).")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The PostgreSQL password (else the systemd credential 'store-password' or PGPASSWORD).")
+def store_migrate(source: str, target: str, password_file: Path | None) -> None:
+    """Copy a SQLite store into an empty PostgreSQL database in one pass; prints counts and checksums."""
+    from balanced_calendar.store.copy import migrate, report
+    from balanced_calendar.store.select import check_store_url, read_password
+
+    try:
+        check_store_url(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    copies = migrate(source, target, password=read_password(password_file))
+    click.echo(report(copies))
+
+
 def main() -> None:
     cli(prog_name="balanced-calendar")
 
