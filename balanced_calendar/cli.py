@@ -476,6 +476,8 @@ def status(config_path: Path, show_addresses: bool) -> None:
     with opened as rt:
         now = rt.clock()
         digests = purpose_enabled("weekly_digest")  # no digest column for a feature this version lacks
+        # On a shared store (several instances) also say which instance ran each person's last sync job.
+        shared = bool(getattr(rt.store, "shared", False))
         rows = []
         for p in rt.store.list_people():
             runs = {r.kind: r for r in rt.store.last_runs(p.email)}
@@ -487,8 +489,13 @@ def status(config_path: Path, show_addresses: bool) -> None:
             if digests:
                 nd = next_digest(p, now) if _digest_on(rt, p) else None
                 row += (nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off',)
+            if shared:
+                job = rt.store.last_job("sync", p.pseudonym)
+                who = (job.lease_owner and f"{job.lease_owner} (running)") or job.done_by if job else None
+                row += (who or "-",)
             rows.append(row + (error,))
-        header = ("person", "last sync (UTC)") + (("next digest (local)",) if digests else ()) + ("last error",)
+        header = (("person", "last sync (UTC)") + (("next digest (local)",) if digests else ())
+                  + (("by instance",) if shared else ()) + ("last error",))
         for line in _columns(header, rows):
             click.echo(line)
         gone = [p for p in rt.store.list_people() if rt.config.person(p.email) is None]
@@ -542,6 +549,30 @@ def run(config_path: Path) -> None:
 
     logsetup.setup(load_config(config_path).service.log_level.upper())
     sys.exit(run_daemon(config_path))
+
+
+@cli.group("store")
+def store_group() -> None:
+    """The state database (docs/scaling.md)."""
+
+
+@store_group.command("migrate")
+@click.option("--from", "source", required=True, metavar="sqlite:///DIR", help="The SQLite state directory.")
+@click.option("--to", "target", required=True, metavar="postgresql://USER@HOST/DB",
+              help="An empty PostgreSQL database (no password in the URL).")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The PostgreSQL password (else the systemd credential 'store-password' or PGPASSWORD).")
+def store_migrate(source: str, target: str, password_file: Path | None) -> None:
+    """Copy a SQLite store into an empty PostgreSQL database in one pass; prints counts and checksums."""
+    from balanced_calendar.store.copy import migrate, report
+    from balanced_calendar.store.select import check_store_url, read_password
+
+    try:
+        check_store_url(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    copies = migrate(source, target, password=read_password(password_file))
+    click.echo(report(copies))
 
 
 def main() -> None:

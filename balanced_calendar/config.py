@@ -139,6 +139,20 @@ class ServiceConfig(SettingsModel):
     sync_past_weeks: int = Field(8, ge=0, description="weeks read back on each sync")
     sync_future_weeks: int = Field(2, ge=0, description="weeks read ahead on each sync")
     log_level: LogLevel = Field("info", description="debug | info | warning | error (any case)")
+    job_lease_seconds: int = Field(900, gt=0, description="a job claimed by an instance that died is "
+                                                          "taken over by another after this long")
+    store: str | None = Field(None, description='unset: SQLite under state_dir; "postgresql://user@host/db" '
+                                                "to share one PostgreSQL database between instances "
+                                                "(docs/scaling.md); never with a password in it")
+    store_password_file: SecretFile | None = Field(
+        None, description="the PostgreSQL password of store; unset: the systemd credential 'store-password'")
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, url: str | None) -> str | None:
+        from balanced_calendar.store.select import check_store_url
+
+        return None if url is None else check_store_url(url)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -166,9 +166,24 @@ class JobRunner:
         return new
 
     def run_due(self, stop: threading.Event) -> dict[str, int]:
-        """Claim due jobs and run them; returns how many ran per kind."""
+        """Claim due jobs ``batch`` at a time and run them until none is left (or ``stop``);
+        returns how many ran per kind. Small batches let instances sharing one store split
+        the work: each claims only what it is about to run."""
+        ran: dict[str, int] = defaultdict(int)
+        seen: set[str] = set()
+        while True:
+            claimed = self.store.claim_jobs(self.clock(), self.worker, self.batch, self.lease_seconds)
+            fresh = [job for job in claimed if job.key not in seen]
+            for name, count in self._run_claimed(fresh, stop).items():
+                ran[name] += count
+            seen.update(job.key for job in claimed)
+            if stop.is_set() or len(fresh) < len(claimed) or len(claimed) < self.batch:
+                break  # stopping, all due work taken, or only jobs put back for later in this tick
+        return dict(ran)
+
+    def _run_claimed(self, claimed: Sequence[Job], stop: threading.Event) -> dict[str, int]:
+        """Run one claimed batch through the kinds' handlers and finish each job."""
         now = self.clock()
-        claimed = self.store.claim_jobs(now, self.worker, self.batch, self.lease_seconds)
         by_kind: dict[str, list[Job]] = defaultdict(list)
         for job in claimed:
             by_kind[job.kind].append(job)

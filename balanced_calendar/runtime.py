@@ -17,7 +17,8 @@ from typing import Any
 from balanced_calendar.config import Config
 from balanced_calendar.model import Policy, UserError
 from balanced_calendar.policyfile import load_policy
-from balanced_calendar.store import PersonRecord, Store, open_store
+from balanced_calendar.store import PersonRecord, Store
+from balanced_calendar.store.select import open_service_store
 from balanced_calendar.vault import Vault, check_store_key, load_key, pseudonym_key
 from connectors import available, provider
 from connectors.base import Connector
@@ -122,8 +123,8 @@ def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clo
     vault = Vault(key)
     # The pseudonym key comes from the vault key and stays out of the database; the vault key
     # is checked before the store uses (or re-keys with) it.
-    store = open_store(config.service.state_dir, secret=pseudonym_key(key),
-                       verify=lambda opened: check_store_key(vault, opened))
+    store = open_service_store(config.service, environ, secret=pseudonym_key(key),
+                               verify=lambda opened: check_store_key(vault, opened))
     try:
         policy = load_policy(config.service.policy)
         if reconcile_people:

@@ -3,6 +3,9 @@
 Environment read by ``balanced-calendar run`` besides systemd's own (``NOTIFY_SOCKET``,
 ``WATCHDOG_USEC``, ``WATCHDOG_PID``, ``JOURNAL_STREAM``, ``CREDENTIALS_DIRECTORY``):
 
+``BALANCED_CALENDAR_TICK_SECONDS``
+    Seconds between two looks at what is due (default and maximum 30; tests shorten it).
+
 ``BALANCED_CALENDAR_STOP_TIMEOUT``
     Seconds that in-flight work gets after SIGTERM/SIGINT before it is abandoned
     (default and maximum 30, which fits ``TimeoutStopSec=35`` of the unit). Only ever
@@ -26,7 +29,7 @@ from balanced_calendar.daemon import Daemon, JobSpec
 from balanced_calendar.due import Every, Handler, JobKind, JobRunner, Subject
 from balanced_calendar.runtime import Clock, open_runtime, utc_now
 from balanced_calendar.sdnotify import Notifier
-from balanced_calendar.store import PersonRecord
+from balanced_calendar.store import PersonRecord, Store
 from balanced_calendar.sync import sync_all
 from balanced_calendar.timezones import load_zone
 
@@ -72,6 +75,7 @@ class Service:
         from balanced_calendar.digest.jobs import deliver_outbox, digest_kind, digest_subjects
 
         kinds.append(digest_kind(config, self.environ, self.clock))
+        cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:
             with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
@@ -80,14 +84,22 @@ class Service:
                         return digest_subjects(rt)
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
+                shared = bool(getattr(rt.store, "shared", False))
+                if shared and not cluster:
+                    cluster.append(shared_generation(rt.store, generation, generation_id))
+                gen, gen_id = cluster[0] if shared else (generation, generation_id)
+                # Shared store: claim only what this instance is about to run, so the others get the rest.
+                batch = max(1, svc.workers) * 2 if shared else 10_000
                 runner = JobRunner(store=rt.store, kinds=kinds, subjects=subjects, clock=self.clock,
-                                   worker=self.worker, generation=generation, generation_id=generation_id)
+                                   worker=self.worker, generation=gen, generation_id=gen_id,
+                                   lease_seconds=float(svc.job_lease_seconds), batch=batch)
                 runner.tick(stop_event)
                 deliver_outbox(rt)  # retries of mail queued earlier (server down, 4xx)
 
         log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
                  svc.sync_interval_minutes, jitter, svc.workers)
-        return [JobSpec("tick", tick, every_seconds=TICK_SECONDS, run_at_start=True, quiet=True)]
+        return [JobSpec("tick", tick, every_seconds=tick_seconds_from(self.environ), run_at_start=True,
+                        quiet=True)]
 
     def _sync_handler(self, config: Config) -> Handler:
         def progress(done: int, total: int) -> None:
@@ -98,7 +110,9 @@ class Service:
             try:
                 with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
                     people = [p for p in rt.store.list_people() if p.pseudonym in wanted]
-                    report = sync_all(rt, people=people, stop=stop_event, wait_for_lock=60, progress=progress)
+                    # On a shared store the claimed jobs are the lock: instances sync different people at once.
+                    report = sync_all(rt, people=people, stop=stop_event, wait_for_lock=60, progress=progress,
+                                      exclusive=not getattr(rt.store, "shared", False))
             finally:
                 self._progress = None
             ok = len(report.results) - len(report.failed)
@@ -121,6 +135,31 @@ class Service:
         if progress is None:
             return self.last
         return progress if self.last == "starting" else f"{progress} ({self.last})"
+
+
+def shared_generation(store: Store, generation: dt.datetime, generation_id: str) -> tuple[dt.datetime, str]:
+    """The schedule every instance on a shared store follows: the first instance's start.
+
+    Sync keys carry the generation, so instances on one schedule enqueue the same keys and
+    each slot's sync of a person is one job, claimed by one instance. Kept in ``meta``
+    (``service.generation``); a restarted instance joins the running schedule.
+    """
+    store.set_meta("service.generation", f"{generation.isoformat()}|{generation_id}".encode(), overwrite=False)
+    stored = (store.get_meta("service.generation") or b"").decode()
+    when, _, ident = stored.partition("|")
+    try:
+        return dt.datetime.fromisoformat(when), ident
+    except ValueError:
+        return generation, generation_id
+
+
+def tick_seconds_from(environ: Mapping[str, str]) -> float:
+    """``BALANCED_CALENDAR_TICK_SECONDS`` if it is a number in [0.2, 30], else 30 (tests shorten it)."""
+    try:
+        value = float(environ.get("BALANCED_CALENDAR_TICK_SECONDS", TICK_SECONDS))
+    except ValueError:
+        return float(TICK_SECONDS)
+    return value if 0.2 <= value <= TICK_SECONDS else float(TICK_SECONDS)
 
 
 def stop_timeout_from(environ: Mapping[str, str]) -> float:

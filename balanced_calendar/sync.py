@@ -298,7 +298,7 @@ def connector_class_of(name: str) -> type | None:
 def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop: threading.Event | None = None,
              wait_for_lock: float | None = 0,
              progress: Callable[[int, int], None] | None = None,
-             processes: bool | None = None) -> SyncReport:
+             processes: bool | None = None, exclusive: bool = True) -> SyncReport:
     """Sync everyone (or ``people``) with a bounded pool and per-provider limits.
 
     Holds the store's ``sync`` lock: a second concurrent sync refuses with a clear message
@@ -306,13 +306,15 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
     in :attr:`SyncReport.skipped`). ``progress(done, total)`` is called once before the
     first person and after each one, from worker threads. ``processes`` forces (True) or
     forbids (False) parsing CPU-bound calendars in worker processes; by default they are
-    used from :data:`PARSER_POOL_MIN_PEOPLE` such calendars on.
+    used from :data:`PARSER_POOL_MIN_PEOPLE` such calendars on. ``exclusive=False`` skips the
+    ``sync`` lock: the daemon on a shared store, whose job leases already keep two
+    instances off the same person.
     """
     started = time.monotonic()
     stop = stop or threading.Event()
     limits = {name: c.max_concurrency for name, c in rt.config.connectors.items()}
     limiter = ProviderLimiter(limits)
-    with _sync_lock(rt.store, wait_for_lock, stop) as locked:
+    with _sync_lock(rt.store, wait_for_lock, stop) if exclusive else contextlib.nullcontext(True) as locked:
         todo = (list(people) if people is not None else rt.store.list_people()) if locked else []
         done = 0
         count_lock = threading.Lock()

@@ -64,6 +64,9 @@ class Job:
     done_at: dt.datetime | None = None
     last_error: str | None = None
     ok: bool | None = None
+    #: the worker whose lease the job was finished under (``status``: who did what last);
+    #: ``None`` where the backend does not record it (SQLite: one instance anyway)
+    done_by: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("due_at", "lease_until", "done_at"):
