@@ -154,11 +154,17 @@ def test_three_instances_share_the_work_survive_kill_9_and_a_database_restart(
     assert not EMAIL.search(logs), EMAIL.search(logs)
 
     # Data minimisation: a dump of the whole database holds no title, no attendee or organizer
-    # address, no name; the enrolled addresses appear only in the people table.
+    # address, no name; the enrolled addresses appear only in the people table and, as the
+    # recipients of their own weekly digests, in the mail outbox.
     dump = pg_server.dump(pg_database)
     people_block = re.search(r"COPY public\.people .*?\n\\\.\n", dump, re.S)
     assert people_block is not None
     rest = dump.replace(people_block.group(0), "")
+    outbox_block = re.search(r"COPY public\.outbox .*?\n\\\.\n", rest, re.S)
+    if outbox_block is not None:
+        enrolled = {p.email for p in people}
+        assert set(EMAIL.findall(outbox_block.group(0))) <= enrolled
+        rest = rest.replace(outbox_block.group(0), "")
     assert not EMAIL.search(rest), EMAIL.search(rest)
     for title in titles(agency):
         assert title not in dump, title

@@ -31,13 +31,15 @@ class PostgresOutbox(PostgresCore):
     def pending(self, now: dt.datetime) -> list[OutboxMessage]:
         with self._read() as conn:
             rows = conn.execute(
-                """SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
-                   FROM outbox WHERE sent_at IS NULL AND next_attempt IS NOT NULL AND next_attempt <= %s
-                   ORDER BY created, key""", (ts(now),)).fetchall()
-        return [OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
-                              attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
-                              last_error=error)
-                for key, recipient, message, created, attempts, next_at, sent, error in rows]
+                f"""SELECT {_COLUMNS} FROM outbox
+                    WHERE sent_at IS NULL AND next_attempt IS NOT NULL AND next_attempt <= %s
+                    ORDER BY created, key""", (ts(now),)).fetchall()
+        return [_message(row) for row in rows]
+
+    def outbox_message(self, key: str) -> OutboxMessage | None:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = %s", (key,)).fetchone()
+        return None if row is None else _message(row)
 
     def mark_sent(self, key: str, at: dt.datetime) -> None:
         with self._tx() as tx:
@@ -52,3 +54,13 @@ class PostgresOutbox(PostgresCore):
                                 "WHERE key = %s AND sent_at IS NULL", (error, ts(next_attempt), key))
             if cursor.rowcount != 1:
                 raise StoreError(f"no unsent outbox message with key {key!r}")
+
+
+_COLUMNS = "key, recipient, message, created, attempts, next_attempt, sent_at, last_error"
+
+
+def _message(row: tuple[object, ...]) -> OutboxMessage:
+    key, recipient, message, created, attempts, next_at, sent, error = row
+    return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
+                         attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),  # type: ignore[arg-type]
+                         last_error=error)  # type: ignore[arg-type]
