@@ -37,7 +37,7 @@ from balanced_calendar.model import (
     Window,
 )
 from connectors._http import MAX_DOWNLOAD_BYTES, fetch, http_url, redact
-from connectors._ics_scan import Block, Errors, Layout, scan
+from connectors._ics_scan import _CONTENT_LINE, Block, Errors, Layout, _value, scan
 from connectors._zones import to_zoneinfo
 from connectors.base import Connector
 
@@ -97,7 +97,7 @@ class _Zones:
             for calendar in calendars for vtimezone in calendar.walk("VTIMEZONE")
             if "TZID" in vtimezone
         }
-        self._layout = layout
+        self._vtimezones = layout.vtimezones  # not the layout: its lines go after parsing
         self._errors = errors
         self._known: dict[str, dt.tzinfo | None] = {}
 
@@ -109,7 +109,7 @@ class _Zones:
                 try:
                     zone = self._definitions[tzid].to_tz(tzp, lookup_tzid=False)
                 except Exception as exc:  # icalendar on a VTIMEZONE it cannot build
-                    block = self._layout.vtimezones.get(tzid)
+                    block = self._vtimezones.get(tzid)
                     raise InputError(source=self._errors.source, line=block.line if block else None,
                                      component="VTIMEZONE", detail="{value} cannot be used",
                                      value=tzid) from None
@@ -171,8 +171,17 @@ def _check(component: icalendar.Component, block: Block | None, errors: Errors,
     zones to TZID times, applies X-WR-TIMEZONE, and makes reversed events zero-length.
     """
     _check_parse_errors(component, block, errors)
-    component["UID"] = _uid_or_stand_in(component, block, layout)
+    uid = _uid_or_stand_in(component, block, layout)
+    component["UID"] = uid
     _check_times(component, block, errors)
+    _normalise(component, uid, block, errors, zones, calendar_zone)
+
+
+def _normalise(component: icalendar.Component, uid: str, block: Block | None, errors: Errors,
+               zones: _Zones, calendar_zone: dt.tzinfo | None) -> None:
+    """The changes :func:`_check` makes once a VEVENT is known good (also used when a kept
+    VEVENT is parsed again for a read): the UID, the zones, the length."""
+    component["UID"] = uid
     for name in _ZONED:
         def zoned(value: Any, tzid: str | None, name: str = name) -> Any:
             if tzid:
@@ -255,11 +264,107 @@ def _fix_length(component: icalendar.Component) -> None:
         component["DURATION"].dt = dt.timedelta(days=0 if timed else 1)
 
 
+#: the VEVENT properties a read uses (recurring-ical-events and :func:`_to_event`); a VEVENT
+#: is kept as the text of these lines only and parsed again when a read may need it
+_KEPT = frozenset({
+    "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID",
+    "SEQUENCE", "STATUS", "ORGANIZER", "ATTENDEE", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-BALANCED-CALENDAR-ID"})
+_RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
+#: how far a single event's stored bounds are widened: floating times and dates are read in
+#: the reader's zone (at most 14 h from UTC), so the test against a window stays generous
+_MARGIN = dt.timedelta(days=2)
+
+
 @dataclass(frozen=True, slots=True)
 class _Series:
-    series: Series
+    """The VEVENTs of one UID, kept as text (the lines of :data:`_KEPT`, with the calendar
+    each came from) and parsed again by a read that may need them: the icalendar tree of
+    a VEVENT lives only while it is used, not for the life of the parsed calendar."""
+
+    members: tuple[tuple[str, int], ...]
+    uid: str
     block: Block | None
     recurring: bool
+    #: for a series that does not recur, UTC bounds (widened by :data:`_MARGIN`) outside
+    #: which it cannot have an instance; None: any window
+    span: tuple[dt.datetime, dt.datetime] | None
+
+
+def _skeleton(layout: Layout) -> tuple[str, list[int]]:
+    """The text without its VEVENTs (the calendars, their properties and VTIMEZONEs), and
+    for each VEVENT of ``layout.vevents`` the index of the calendar it is in."""
+    starts = {block.first: block for block in layout.vevents}
+    parts: list[str] = []
+    owners: list[int] = []
+    calendar, index, lines = -1, 0, layout.lines
+    while index < len(lines):
+        block = starts.get(index)
+        if block is not None:
+            owners.append(max(calendar, 0))
+            index = block.last + 1
+            continue
+        line = lines[index][1]
+        match = _CONTENT_LINE.match(line)
+        if match is not None and match.group()[:-1].upper() == "BEGIN" and _value(line).upper() == "VCALENDAR":
+            calendar += 1
+        parts.append(line)
+        index += 1
+    return "\r\n".join(parts), owners
+
+
+def _kept_text(layout: Layout, block: Block) -> str:
+    """The VEVENT's own lines that a read uses (:data:`_KEPT`; ``SUMMARY`` for own blocks),
+    without nested components (alarms)."""
+    summary = "X-BALANCED-CALENDAR-ID" in block.props
+    out: list[str] = []
+    depth = 0
+    for _, line in layout.lines[block.first:block.last + 1]:
+        match = _CONTENT_LINE.match(line)
+        name = match.group()[:-1].upper() if match is not None else ""
+        if name == "BEGIN":
+            depth += 1
+            if depth == 1:
+                out.append(line)
+        elif name == "END":
+            if depth == 1:
+                out.append(line)
+            depth -= 1
+        elif depth == 1 and (name in _KEPT or (summary and name == "SUMMARY")):
+            out.append(line)
+    return "\r\n".join(out)
+
+
+def _slim(block: Block) -> Block:
+    """What a read still needs of a VEVENT's block: its line, UID and RRULE line."""
+    props = {"RRULE": block.props["RRULE"]} if "RRULE" in block.props else {}
+    return Block(block.name, block.line, block.first, block.last, block.uid, block.tzid, props)
+
+
+def _span(component: icalendar.Component) -> tuple[dt.datetime, dt.datetime] | None:
+    """UTC bounds of a checked, non-recurring VEVENT, widened by :data:`_MARGIN`."""
+    try:
+        start = component["DTSTART"].dt
+        times = [_comparable(start)]
+        if "DTEND" in component:
+            times.append(_comparable(component["DTEND"].dt))
+        if "DURATION" in component:
+            times.append(_comparable(start + component["DURATION"].dt))
+        times.append(times[0] + dt.timedelta(days=1))
+        return (min(times) - _MARGIN).astimezone(dt.timezone.utc), (max(times) + _MARGIN).astimezone(dt.timezone.utc)
+    except Exception:  # an odd value: never filter this series out
+        return None
+
+
+def _build(members: tuple[tuple[str, int], ...] | list[tuple[str, int]], uid: str, block: Block | None,
+           errors: Errors, zones: _Zones, calendar_zones: list[dt.tzinfo | None]) -> Series:
+    """Parse the kept text of a series again and build it (may raise what Series raises)."""
+    components = []
+    for text, owner in members:
+        component = icalendar.Event.from_ical(text)
+        _normalise(component, uid, block, errors, zones, calendar_zones[owner])
+        components.append(component)
+    return Series([EventAdapter(component) for component in components])
 
 
 class ParsedCalendar:
@@ -269,12 +374,15 @@ class ParsedCalendar:
     """
 
     def __init__(self, source: str, series: list[_Series], errors: Errors,
-                 refused: list[InputError] | None = None) -> None:
+                 refused: list[InputError] | None = None, zones: _Zones | None = None,
+                 calendar_zones: list[dt.tzinfo | None] | None = None) -> None:
         self.source = source
         self._series = series
         self._errors = errors
         self._refused = list(refused or [])
         self._skipped_now: list[InputError] = []
+        self._zones = zones
+        self._calendar_zones = calendar_zones or [None]
 
     @property
     def skipped(self) -> list[InputError]:
@@ -294,56 +402,118 @@ class ParsedCalendar:
         whose rule repeats more often than :data:`MAX_INSTANCES_PER_DAY` is not an error: it is
         left out and listed in :attr:`skipped`. ``check`` is called between steps and may
         raise (a deadline).
+
+        Memory: the calendars' own lines and VTIMEZONEs are parsed once; each VEVENT is
+        parsed alone from the scan's line range, checked, and kept as the text of the lines a
+        read uses (:data:`_KEPT`), so the icalendar tree of one VEVENT lives at a time.
         """
         check = check or _no_check
         text = _decode(data, encoding).lstrip("\ufeff")
         del data
         layout = scan(text, source)
-        check()
-        errors = Errors(source, layout)
-        try:
-            calendars = icalendar.Calendar.from_ical(text, multiple=True)
-        except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
-            raise InputError(source=source, line=errors.bad_line(),
-                             detail="cannot be read as iCalendar ({raw})", value=str(exc)) from None
         del text
         check()
+        errors = Errors(source, layout)
+
+        def unreadable(exc: Exception) -> InputError:
+            return InputError(source=source, line=errors.bad_line(),
+                              detail="cannot be read as iCalendar ({raw})", value=str(exc))
+
+        skeleton, owners = _skeleton(layout)
+        try:
+            calendars = icalendar.Calendar.from_ical(skeleton, multiple=True)
+        except Exception as exc:  # icalendar raises plain ValueError/KeyError on bad input
+            raise unreadable(exc) from None
+        del skeleton
+        check()
         zones = _Zones(calendars, layout, errors)
-        pairs: list[tuple[icalendar.Component, dt.tzinfo | None]] = []
+        # Errors are raised in the order a whole-file parse gave them: a VEVENT icalendar
+        # cannot read, then an unknown X-WR-TIMEZONE, then the first VEVENT that fails a check.
+        failed: InputError | None = None
+        calendar_zones: list[dt.tzinfo | None] = []
         for calendar in calendars:
-            calendar_zone = _calendar_zone(calendar, layout, source)
-            pairs += [(event, calendar_zone) for event in calendar.walk("VEVENT")]
-        blocks: list[Block | None] = list(layout.vevents)
-        if len(blocks) != len(pairs):  # cannot happen for balanced input; stay safe
-            blocks = [None] * len(pairs)
-        groups: dict[str, list[icalendar.Component]] = {}
-        first_block: dict[str, Block | None] = {}
-        for number, ((component, calendar_zone), block) in enumerate(zip(pairs, blocks)):
+            try:
+                calendar_zones.append(_calendar_zone(calendar, layout, source))
+            except InputError as exc:
+                failed = failed or exc
+                calendar_zones.append(None)
+        calendar_zones = calendar_zones or [None]
+        del calendars
+        groups: dict[str, list[tuple[str, int]]] = {}
+        first_block: dict[str, Block] = {}
+        recurring: dict[str, bool] = {}
+        spans: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
+        alone: dict[str, tuple[str | None, bool]] = {}  # built as a one-VEVENT series: (error, too dense)
+        for number, (block, owner) in enumerate(zip(layout.vevents, owners)):
             if number % 1000 == 999:
                 check()
-            _check(component, block, errors, zones, calendar_zone, layout)
+            owner = min(owner, len(calendar_zones) - 1)
+            body = "\r\n".join(line for _, line in layout.lines[block.first:block.last + 1])
+            try:
+                component = icalendar.Event.from_ical(body)
+            except Exception as exc:
+                raise unreadable(exc) from None
+            del body
+            if failed is not None:
+                continue  # only looking for unreadable VEVENTs now
+            try:
+                _check(component, block, errors, zones, calendar_zones[owner], layout)
+            except InputError as exc:
+                failed = exc
+                continue
             uid = str(component["UID"])
-            groups.setdefault(uid, []).append(component)
-            first_block.setdefault(uid, block)
+            member_recurs = any(name in component for name in _RECURRENCE)
+            if uid not in groups:
+                groups[uid] = []
+                first_block[uid] = _slim(block)
+                recurring[uid] = member_recurs
+                spans[uid] = None if member_recurs else _span(component)
+                try:
+                    built = Series([EventAdapter(component)])
+                    dense = member_recurs and any(_per_day(rule) > MAX_INSTANCES_PER_DAY for rule in _rules(built))
+                    alone[uid] = (None, dense)
+                except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
+                    alone[uid] = (str(exc), False)
+            else:
+                recurring[uid] = recurring[uid] or member_recurs
+                span, other = spans[uid], (None if member_recurs else _span(component))
+                spans[uid] = None if span is None or other is None else (min(span[0], other[0]), max(span[1], other[1]))
+            groups[uid].append((_kept_text(layout, block), owner))
+            del component
+        if failed is not None:
+            raise failed
+        count = len(layout.vevents)
+        errors = Errors(source, Layout([], [], layout.vtimezones, layout.calendar_props))
+        zones._errors = errors
+        del layout, owners
         series: list[_Series] = []
         refused: list[InputError] = []
         for number, (uid, members) in enumerate(groups.items()):
             if number % 1000 == 999:
                 check()
-            try:
-                built = Series([EventAdapter(member) for member in members])
-            except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
-                raise errors.event(first_block[uid], "cannot be expanded ({raw})", value=str(exc)) from None
-            recurring = any(name in member for member in members
-                            for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
-            if recurring and any(_per_day(rule) > MAX_INSTANCES_PER_DAY for rule in _rules(built)):
+            block = first_block[uid]
+            is_recurring = recurring[uid]
+            if len(members) == 1:
+                message, dense = alone[uid]
+            else:
+                try:
+                    built = _build(members, uid, block, errors, zones, calendar_zones)
+                    message = None
+                    dense = is_recurring and any(_per_day(rule) > MAX_INSTANCES_PER_DAY for rule in _rules(built))
+                    del built
+                except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
+                    message, dense = str(exc), False
+            if message is not None:
+                raise errors.event(block, "cannot be expanded ({raw})", value=message)
+            if dense:
                 refused.append(errors.event(
-                    first_block[uid], f"has an RRULE that repeats more often than {MAX_INSTANCES_PER_DAY} "
+                    block, f"has an RRULE that repeats more often than {MAX_INSTANCES_PER_DAY} "
                     "times a day (SECONDLY or MINUTELY); the series is left out", "RRULE"))
                 continue
-            series.append(_Series(built, first_block[uid], recurring))
-        log.debug("parsed %d VEVENTs in %d series from %s", len(pairs), len(series), source)
-        return cls(source, series, errors, refused)
+            series.append(_Series(tuple(members), uid, block, is_recurring,
+                                  None if is_recurring else spans[uid]))
+        log.debug("parsed %d VEVENTs in %d series from %s", count, len(series), source)
+        return cls(source, series, errors, refused, zones, calendar_zones)
 
     def events(self, window: Window, tz: dt.tzinfo, *, owner: str | None,
                calendar: str = "primary") -> list[Event]:
@@ -360,9 +530,19 @@ class ParsedCalendar:
         most = int(MAX_INSTANCES_PER_DAY * days) + 1000
         self._skipped_now = []
         result: list[Event] = []
+        first, last = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
         for entry in self._series:
+            if entry.span is not None and (entry.span[1] < first or entry.span[0] > last):
+                continue  # a single event far from the window: not parsed again
+            try:
+                built = _build(entry.members, entry.uid, entry.block, self._errors, self._zones,
+                               self._calendar_zones)
+            except InputError:
+                raise
+            except Exception as exc:  # recurring-ical-events / dateutil on a bad rule
+                raise self._errors.event(entry.block, "cannot be expanded ({raw})", value=str(exc)) from None
             if entry.recurring:
-                steps = max((_steps(rule, end) for rule in _rules(entry.series)), default=0)
+                steps = max((_steps(rule, end) for rule in _rules(built)), default=0)
                 if steps > MAX_RULE_STEPS:
                     self._skipped_now.append(self._errors.event(
                         entry.block, f"has an RRULE that takes more than {MAX_RULE_STEPS:,} steps from its "
@@ -370,7 +550,7 @@ class ParsedCalendar:
                         "the series is left out", "RRULE"))
                     continue
             try:
-                occurrences = list(_at_most(entry.series.between(start, end), most))
+                occurrences = list(_at_most(built.between(start, end), most))
                 if len(occurrences) > most - 1:
                     self._skipped_now.append(self._errors.event(
                         entry.block, f"has more than {most - 1:,} instances in the period read; "
