@@ -177,8 +177,10 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             process.kill()
 
 
-def parser_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for CPU-bound reads, one per sync worker (None for a single worker).
+def parser_pool(workers: int, *, always: bool = False) -> ProcessPoolExecutor | None:
+    """Worker processes for CPU-bound reads, one per sync worker (None for a single worker,
+    or a single core, unless ``always``: the daemon parses out of its own process so that
+    the memory a big calendar takes goes away with the pool at the end of the sync).
 
     As many as ``workers``, not cores: an ICS read may also wait on a download, and the
     per-provider limit still applies. The pool lives only while a sync runs. ``spawn`` keeps
@@ -186,8 +188,9 @@ def parser_pool(workers: int) -> ProcessPoolExecutor | None:
     started here, from the calling thread, which outlives them (their parent-death signal
     is tied to it).
     """
-    if workers < 2 or (os.cpu_count() or 1) < 2:
+    if not always and (workers < 2 or (os.cpu_count() or 1) < 2):
         return None
+    workers = max(1, workers)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_die_with_parent)
     for future in [pool.submit(_ready) for _ in range(workers)]:
@@ -339,7 +342,7 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
         cpu_bound = sum(bool(getattr(connector_class_of(p.connector), "cpu_bound", False)) for p in todo)
         # Starting worker processes costs about a second; it pays off from a few dozen calendars.
         wanted = cpu_bound >= PARSER_POOL_MIN_PEOPLE if processes is None else processes and cpu_bound > 0
-        parsers = parser_pool(workers) if wanted else None
+        parsers = parser_pool(workers, always=processes is True) if wanted else None
         stuck = threading.Event()
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
