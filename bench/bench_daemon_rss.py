@@ -1,6 +1,6 @@
 """Daemon RSS around a large sync (issue 7, item 11): idle at READY vs. idle after the sync.
 
-Sets up the demo agency with one person, replaces their ICS file by a synthetic one of
+Sets up the demo agency (three people, two weeks), replaces one person's ICS file by a synthetic one of
 ``--events`` VEVENTs (bench_big_ics.py's generator), enrolls them, starts ``balanced-calendar
 run`` with a notify socket, and reads the daemon's VmRSS at READY and a few seconds after the
 first sync (run at start) has finished. ICS calendars are parsed in worker processes that
@@ -44,12 +44,12 @@ def main() -> None:
     exe = Path(sys.executable).with_name("balanced-calendar")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        agency = generate_agency(out, weeks=2, people=1)
+        agency = generate_agency(out, weeks=2, people=3)  # the fewest it makes
         config_path = write_config(agency, out, 2)
         write_key(out / "vault-key")
-        for ics in (out / "ics").glob("*.ics"):
-            count = write_calendar(ics, args.events * 556 / 1e6)  # ~556 bytes a VEVENT
-            size = ics.stat().st_size / 1e6
+        ics = sorted((out / "ics").glob("*.ics"))[0]  # one person's calendar becomes the big one
+        count = write_calendar(ics, args.events * 556 / 1e6)  # ~556 bytes a VEVENT
+        size = ics.stat().st_size / 1e6
         for person in agency.people:
             subprocess.run([str(exe), "enroll", "--config", str(config_path), "--provider", "ics",
                             "--email", person.email, "--yes"], check=True, capture_output=True)
