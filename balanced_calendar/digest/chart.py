@@ -4,6 +4,9 @@ working window, drawn with matplotlib's Agg backend (no display, no pyplot state
 Drawing a new figure per digest costs most of a digest's render time, so each process keeps one
 figure per language (:class:`_Chart`) and only updates the bar heights, the window marks and the
 y axis for the next digest; a lock makes that safe when daemon threads render at the same time.
+What never changes (legend, x axis with the weekday names, frame) is drawn once into a background
+that each digest starts from (Agg ``copy_from_bbox``/``restore_region``), then only the bars, the
+window marks, the frame lines and the y axis are drawn, in the order a full draw uses.
 """
 
 from __future__ import annotations
@@ -68,13 +71,17 @@ class _Chart:
         ax.plot([], [], color=COLOURS["window"], linestyle="dashed", linewidth=1,
                 label=i18n.gettext(lang, "working window"))
         self.labels: tuple[str, ...] = ()
+        self.background: Any = None
+        self.background_labels: tuple[str, ...] = ()
         ax.set_xticks(xs)
+        ax.set_xlim(-0.74, 6.74)  # the 7 days' bars and window marks (±0.4) with a 5 % margin
         ax.tick_params(axis="x", labelsize=8)
         ax.tick_params(axis="y", labelsize=8)
         ax.set_ylabel(i18n.gettext(lang, "hours"), fontsize=8)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.2), ncols=4, fontsize=7, frameon=False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
+        self.frame = [ax.spines["left"], ax.spines["bottom"]]
 
     def png(self, digest: Digest) -> bytes:
         data = stacks(digest)
@@ -93,10 +100,38 @@ class _Chart:
             self.ax.set_xticks(range(7), labels, fontsize=8)
             self.labels = labels
         self.ax.relim(visible_only=True)
-        self.ax.autoscale_view()
+        self.ax.autoscale_view(scalex=False)  # x is fixed: the x axis is part of the background
+        ax = self.ax
+        if self.background is None or self.background_labels != labels:
+            # the static parts, once: a full draw without the artists that change per digest
+            dynamic = self._dynamic()
+            for artist in dynamic:
+                artist.set_visible(False)
+            self.canvas.draw()
+            self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self.background_labels = labels
+            for artist in dynamic:
+                artist.set_visible(True)
+            for line, d in zip(self.windows, digest.days):
+                line.set_visible(bool(d.window))
+        else:
+            ax.get_ylim()  # applies the autoscale requested above
+        self.canvas.restore_region(self.background)
+        for artist in [*(r for c in self.bars for r in c.patches), *self.windows]:
+            if artist.get_visible():
+                ax.draw_artist(artist)
+        for spine in self.frame:  # zorder 2.5: over the bars, which start at y = 0
+            ax.draw_artist(spine)
+        ax.draw_artist(ax.yaxis)
         buf = io.BytesIO()
-        self.canvas.print_png(buf)
+        from PIL import Image
+
+        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1) \
+            .save(buf, format="png")
         return buf.getvalue()
+
+    def _dynamic(self) -> list[Any]:
+        return [*(r for c in self.bars for r in c.patches), *self.windows, *self.frame, self.ax.yaxis]
 
 
 _charts: dict[str, _Chart] = {}
