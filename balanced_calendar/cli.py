@@ -398,14 +398,15 @@ def _digest_on(rt, person) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _digest_problem(rt, person) -> str:  # type: ignore[no-untyped-def]
-    """The last digest's delivery problem: given up (5xx) or waiting for a retry; '' when fine."""
-    job = rt.store.last_job("digest", person.pseudonym)
-    keys = [job.key] if job else []
-    for key in keys:
-        msg = rt.store.outbox_message(key)
-        if msg is not None and msg.sent_at is None and msg.last_error:
-            state = "refused" if msg.next_attempt is None else "queued"
-            return f"digest {key.rsplit(':', 1)[-1]} {state}: {msg.last_error}"
+    """The last digest's delivery problem: given up (5xx) or waiting for a retry; '' when fine.
+
+    The last digest is the person's most recently queued digest outbox message, whether the
+    daemon's job or ``digest --send`` queued it (both use the key ``digest:<pseudonym>:<week>``).
+    """
+    msg = rt.store.last_outbox_message(f"digest:{person.pseudonym}:")
+    if msg is not None and msg.sent_at is None and msg.last_error:
+        state = "refused" if msg.next_attempt is None else "queued"
+        return f"digest {msg.key.rsplit(':', 1)[-1]} {state}: {msg.last_error}"
     return ""
 
 

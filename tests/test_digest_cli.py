@@ -50,14 +50,40 @@ def test_send_while_the_server_is_down_queues_then_delivers_once(tmp_path, pki):
     args = ("digest", "--config", str(path), "--person", RINA, "--week", "2026-W51", "--send")
     down = cli(*args)
     assert down.returncode == 75 and "queued" in down.stdout
+    error = down.stdout.split("queued the digest ", 1)[1].split(": ", 1)[1].split("; it will be", 1)[0]
+    assert error  # why it is queued (the server could not be reached)
     status = cli("status", "--config", str(path))
-    assert "cannot reach the SMTP server" not in status.stdout or status.returncode == 0
+    assert status.returncode == 0, status.stderr
+    row = status_row(status.stdout)
+    assert f"digest 2026-W51 queued: {error}" in row and RINA not in row
     with SmtpServer(pki, port) as server:
         up = cli(*args)
         assert up.returncode == 0 and "sent the digest" in up.stdout
         again = cli(*args)
         assert again.returncode == 0 and "already sent" in again.stdout
     assert len(server.received) == 1
+    after = cli("status", "--config", str(path))
+    assert after.returncode == 0 and "digest 2026-W51" not in status_row(after.stdout)  # delivered: no problem
+
+
+def status_row(stdout: str) -> str:
+    """The one person's row of ``status`` (header first)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("p-")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+def test_status_shows_a_digest_the_server_refused_after_send(tmp_path, pki):
+    port = free_port()
+    path = smtp_site(tmp_path, pki, port, people=("bounce@agency.go.id",))
+    with SmtpServer(pki, port) as server:
+        refused = cli("digest", "--config", str(path), "--person", "bounce@agency.go.id", "--week", "2026-W51",
+                      "--send")
+        assert refused.returncode == 1 and "refused the digest" in refused.stdout
+    assert server.received == []
+    status = cli("status", "--config", str(path))
+    assert status.returncode == 0, status.stderr
+    assert "digest 2026-W51 refused: recipient refused (550)" in status_row(status.stdout)
 
 
 def test_unsubscribed_person_gets_nothing(tmp_path, pki):

@@ -134,3 +134,31 @@ def test_preview_is_standalone_html(tmp_path):
     html = preview_html(digest_for(store, person, "id"), unsubscribe="https://x.example/u")
     assert 'src="data:image/png;base64,' in html and "cid:" not in html
     assert '<html lang="id">' in html
+
+
+def test_reused_chart_figure_leaks_nothing_between_digests(tmp_path):
+    """One figure per process and language is reused: a digest's PNG does not depend on which
+    digests were drawn before, and equals a full draw of a fresh figure."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from balanced_calendar.digest import chart
+
+    store, person = make_store(tmp_path / "a")
+    leave_store, leave_person = make_store(tmp_path / "b", leave_week())
+    heavy = digest_for(store, person, "en")
+    chart._reset()
+    first = chart.render_chart(heavy)
+    for other in (digest_for(leave_store, leave_person, "en"), digest_for(store, person, "en", week=(2026, 50)),
+                  digest_for(store, person, "id")):
+        chart.render_chart(other)
+    assert chart.render_chart(heavy) == first
+    fresh = chart._Chart("en")
+    fresh.png(heavy)  # the first digest of a figure is a full draw
+    fresh.canvas.draw()
+    full = np.asarray(fresh.canvas.buffer_rgba()).astype(int)
+    blitted = np.asarray(Image.open(io.BytesIO(first)).convert("RGBA")).astype(int)
+    assert full.shape == blitted.shape == (220, 560, 4)
+    assert np.abs(full - blitted).max() <= 1 and (full != blitted).any(axis=2).sum() <= 5

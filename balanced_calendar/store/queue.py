@@ -108,6 +108,14 @@ class OutboxStore(Protocol):
         Given up: ``sent_at`` and ``next_attempt`` are both ``None`` and ``last_error`` says why.
         """
 
+    @abstractmethod
+    def last_outbox_message(self, prefix: str) -> OutboxMessage | None:
+        """The most recently queued message whose key starts with ``prefix`` (latest ``created``,
+        then the greatest key), sent or not; ``None`` if there is none. ``status`` uses it with
+        ``digest:<pseudonym>:`` to show a person's last digest, queued by the daemon or by
+        ``digest --send``.
+        """
+
 
 class JobQueue(Protocol):
     """Persistent due-time jobs (digests, plans, reports) that run once across restarts."""

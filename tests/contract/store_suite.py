@@ -409,6 +409,21 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.mark_failed("unknown", "smtp: 451", None)
 
+    def test_last_outbox_message_by_key_prefix(self, store: Store) -> None:
+        me = f"digest:{store.pseudonym(ME)}:"
+        assert store.last_outbox_message(me) is None
+        for week, at in (("2026-W50", T0), ("2026-W52", T0 + dt.timedelta(days=1)), ("2026-W51", T0 + dt.timedelta(days=2))):
+            store.enqueue(OutboxMessage(key=me + week, recipient=ME, message=b"x", created=at))
+        store.enqueue(OutboxMessage(key=f"digest:{store.pseudonym(OTHER)}:2026-W53", recipient=OTHER, message=b"x",
+                                    created=T0 + dt.timedelta(days=3)))
+        store.enqueue(OutboxMessage(key="digest:p_%:2026-W54", recipient=OTHER, message=b"x",
+                                    created=T0 + dt.timedelta(days=4)))  # LIKE wildcards are not wildcards
+        store.mark_failed(me + "2026-W51", "recipient refused (550)", None)
+        last = store.last_outbox_message(me)
+        assert last is not None and last.key == me + "2026-W51" and last.last_error == "recipient refused (550)"
+        assert last.next_attempt is None and last.sent_at is None
+        assert store.last_outbox_message("digest:p-nobody:") is None
+
     # -- job queue --------------------------------------------------------------------------------
 
     def test_a_job_key_is_enqueued_once_even_across_restarts(self, store: Store, store_factory) -> None:

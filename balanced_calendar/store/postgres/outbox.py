@@ -41,6 +41,12 @@ class PostgresOutbox(PostgresCore):
             row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = %s", (key,)).fetchone()
         return None if row is None else _message(row)
 
+    def last_outbox_message(self, prefix: str) -> OutboxMessage | None:
+        with self._read() as conn:
+            row = conn.execute(f"""SELECT {_COLUMNS} FROM outbox WHERE left(key, %s) = %s
+                                   ORDER BY created DESC, key DESC LIMIT 1""", (len(prefix), prefix)).fetchone()
+        return None if row is None else _message(row)
+
     def mark_sent(self, key: str, at: dt.datetime) -> None:
         with self._tx() as tx:
             cursor = tx.execute("UPDATE outbox SET sent_at = %s, attempts = attempts + 1, last_error = NULL "

@@ -58,3 +58,15 @@ class SQLiteOutbox(SQLiteCore):
         return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
                              attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
                              last_error=error)
+
+    def last_outbox_message(self, prefix: str) -> OutboxMessage | None:
+        with self._read() as conn:
+            row = conn.execute("""SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
+                                  FROM outbox WHERE substr(key, 1, ?) = ?
+                                  ORDER BY created DESC, key DESC LIMIT 1""", (len(prefix), prefix)).fetchone()
+        if row is None:
+            return None
+        key, recipient, message, created, attempts, next_at, sent, error = row
+        return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
+                             attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
+                             last_error=error)
