@@ -8,6 +8,7 @@ rows (:class:`FindingBlock`) and become :class:`Finding` objects only when someo
 from __future__ import annotations
 
 import datetime as dt
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -38,8 +39,9 @@ class _Lazy(Sequence[Finding]):
 
     __slots__ = ()
 
+    @abstractmethod
     def _materialise(self) -> list[Finding]:
-        raise NotImplementedError
+        """Every finding, built once and kept."""
 
     @overload
     def __getitem__(self, index: int) -> Finding: ...
