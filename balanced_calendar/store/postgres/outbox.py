@@ -11,7 +11,8 @@ import datetime as dt
 from balanced_calendar.store.errors import StoreError
 from balanced_calendar.store.postgres.core import PostgresCore
 from balanced_calendar.store.queue import OutboxMessage
-from balanced_calendar.store.sqlite.core import email_key, from_ts, ts
+from balanced_calendar.store.sqlite.core import email_key, ts
+from balanced_calendar.store.sqlite.outbox import COLUMNS, message_of
 
 
 class PostgresOutbox(PostgresCore):
@@ -31,21 +32,21 @@ class PostgresOutbox(PostgresCore):
     def pending(self, now: dt.datetime) -> list[OutboxMessage]:
         with self._read() as conn:
             rows = conn.execute(
-                f"""SELECT {_COLUMNS} FROM outbox
+                f"""SELECT {COLUMNS} FROM outbox
                     WHERE sent_at IS NULL AND next_attempt IS NOT NULL AND next_attempt <= %s
                     ORDER BY created, key""", (ts(now),)).fetchall()
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
     def outbox_message(self, key: str) -> OutboxMessage | None:
         with self._read() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = %s", (key,)).fetchone()
-        return None if row is None else _message(row)
+            row = conn.execute(f"SELECT {COLUMNS} FROM outbox WHERE key = %s", (key,)).fetchone()
+        return None if row is None else message_of(row)
 
     def last_outbox_message(self, prefix: str) -> OutboxMessage | None:
         with self._read() as conn:
-            row = conn.execute(f"""SELECT {_COLUMNS} FROM outbox WHERE left(key, %s) = %s
+            row = conn.execute(f"""SELECT {COLUMNS} FROM outbox WHERE left(key, %s) = %s
                                    ORDER BY created DESC, key DESC LIMIT 1""", (len(prefix), prefix)).fetchone()
-        return None if row is None else _message(row)
+        return None if row is None else message_of(row)
 
     def mark_sent(self, key: str, at: dt.datetime) -> None:
         with self._tx() as tx:
@@ -61,12 +62,3 @@ class PostgresOutbox(PostgresCore):
             if cursor.rowcount != 1:
                 raise StoreError(f"no unsent outbox message with key {key!r}")
 
-
-_COLUMNS = "key, recipient, message, created, attempts, next_attempt, sent_at, last_error"
-
-
-def _message(row: tuple[object, ...]) -> OutboxMessage:
-    key, recipient, message, created, attempts, next_at, sent, error = row
-    return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
-                         attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),  # type: ignore[arg-type]
-                         last_error=error)  # type: ignore[arg-type]

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from balanced_calendar.store.errors import StoreError
 from balanced_calendar.store.queue import OutboxMessage
 from balanced_calendar.store.sqlite.core import SQLiteCore, email_key, from_ts, ts
+
+
+#: the outbox columns every backend selects, in the order :func:`message_of` reads them
+COLUMNS = "key, recipient, message, created, attempts, next_attempt, sent_at, last_error"
+
+
+def message_of(row: Sequence[Any]) -> OutboxMessage:
+    """An outbox row (:data:`COLUMNS`) as a message (shared by the SQLite and PostgreSQL stores)."""
+    key, recipient, message, created, attempts, next_at, sent, error = row
+    return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
+                         attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
+                         last_error=error)
 
 
 class SQLiteOutbox(SQLiteCore):
@@ -26,13 +40,10 @@ class SQLiteOutbox(SQLiteCore):
     def pending(self, now: dt.datetime) -> list[OutboxMessage]:
         with self._read() as conn:
             rows = conn.execute(
-                """SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
+                f"""SELECT {COLUMNS}
                    FROM outbox WHERE sent_at IS NULL AND next_attempt IS NOT NULL AND next_attempt <= ?
                    ORDER BY created, key""", (ts(now),)).fetchall()
-        return [OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
-                              attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
-                              last_error=error)
-                for key, recipient, message, created, attempts, next_at, sent, error in rows]
+        return [message_of(row) for row in rows]
 
     def mark_sent(self, key: str, at: dt.datetime) -> None:
         with self._tx() as tx:
@@ -50,23 +61,13 @@ class SQLiteOutbox(SQLiteCore):
 
     def outbox_message(self, key: str) -> OutboxMessage | None:
         with self._read() as conn:
-            row = conn.execute("""SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
+            row = conn.execute(f"""SELECT {COLUMNS}
                                   FROM outbox WHERE key = ?""", (key,)).fetchone()
-        if row is None:
-            return None
-        key, recipient, message, created, attempts, next_at, sent, error = row
-        return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
-                             attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
-                             last_error=error)
+        return None if row is None else message_of(row)
 
     def last_outbox_message(self, prefix: str) -> OutboxMessage | None:
         with self._read() as conn:
-            row = conn.execute("""SELECT key, recipient, message, created, attempts, next_attempt, sent_at, last_error
+            row = conn.execute(f"""SELECT {COLUMNS}
                                   FROM outbox WHERE substr(key, 1, ?) = ?
                                   ORDER BY created DESC, key DESC LIMIT 1""", (len(prefix), prefix)).fetchone()
-        if row is None:
-            return None
-        key, recipient, message, created, attempts, next_at, sent, error = row
-        return OutboxMessage(key=key, recipient=recipient, message=bytes(message), created=from_ts(created),  # type: ignore[arg-type]
-                             attempts=attempts, next_attempt=from_ts(next_at), sent_at=from_ts(sent),
-                             last_error=error)
+        return None if row is None else message_of(row)
