@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from balanced_calendar import teams as team_rules
@@ -305,6 +305,22 @@ class PersonConfig(SettingsModel):
     protect: bool = Field(False, description="write focus and recovery blocks into their calendar")
     digest: bool = Field(True, description="send them the weekly balance digest")
     leader: bool = Field(False, description="also a leader of their team")
+    #: the entry itself sets ``timezone`` (else it is ``[service]``'s, and a provider's zone
+    #: hint may replace it: docs/architecture.md, "Time zones")
+    _zone_fixed: bool = PrivateAttr(default=True)
+
+    @property
+    def zone_fixed(self) -> bool:
+        """The entry sets ``timezone`` itself: it wins over any zone the provider reports."""
+        return self._zone_fixed
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_zone_source(cls, data: Any, handler: Any) -> Any:
+        explicit = not isinstance(data, Mapping) or "timezone" in data
+        entry = handler(data)
+        entry._zone_fixed = explicit
+        return entry
 
     @model_validator(mode="before")
     @classmethod

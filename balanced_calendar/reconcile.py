@@ -32,9 +32,15 @@ class Reconciled:
 
 
 def wanted(person: PersonRecord, cfg: PersonConfig) -> PersonRecord:
-    """``person`` with the settings of their config entry."""
-    calendar = provider(person.connector).calendar_key(cfg.calendar) if cfg.calendar else person.calendar
-    return replace(person, timezone=cfg.timezone, language=cfg.language, team=cfg.team,
+    """``person`` with the settings of their config entry.
+
+    The zone is the entry's, except when the entry sets none and the provider reports the
+    person's own zone (``Provider.zone_hints``): then the zone last reported stays.
+    """
+    plugin = provider(person.connector)
+    calendar = plugin.calendar_key(cfg.calendar) if cfg.calendar else person.calendar
+    zone = cfg.timezone if cfg.zone_fixed or not plugin.zone_hints else person.timezone
+    return replace(person, timezone=zone, language=cfg.language, team=cfg.team,
                    protect=cfg.protect, digest=cfg.digest, calendar=calendar)
 
 

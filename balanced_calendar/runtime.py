@@ -73,7 +73,7 @@ class Runtime:
         configured = self.config.person(person.email)
         calendar = configured.calendar if configured is not None else person.calendar
         return PersonRef(email=person.email, calendar=calendar, timezone=person.timezone,
-                         protect=person.protect)
+                         protect=person.protect, zone_fixed=configured is not None and configured.zone_fixed)
 
     def connector_for(self, person: PersonRecord) -> Connector:
         """A connector reading ``person``'s calendar with their stored credentials.

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from balanced_calendar.engine import audit_columns
 from balanced_calendar.logsetup import code_trace
@@ -198,6 +198,28 @@ def parser_pool(workers: int, *, always: bool = False) -> ProcessPoolExecutor | 
     return pool
 
 
+def _follow_zone_hint(rt: Runtime, person: PersonRecord, zone: str | None) -> PersonRecord:
+    """``person``, with the zone their provider reports when the config sets none for them.
+
+    The new zone is stored (the audit below and the next sync window use it); the events
+    just read are instants and stay valid.
+    """
+    if zone is None or zone == person.timezone:
+        return person
+    configured = rt.config.person(person.email)
+    if configured is not None and configured.zone_fixed:
+        return person
+    try:
+        load_zone(zone)
+    except UserError:
+        log.warning("%s: the provider reports an unknown time zone; keeping %s", person.pseudonym, person.timezone)
+        return person
+    moved = replace(person, timezone=zone)
+    rt.store.upsert_person(moved)
+    log.info("%s: time zone %s, as their calendar settings say", person.pseudonym, zone)
+    return moved
+
+
 def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None,
                 stuck: threading.Event | None = None) -> PersonSync:
     """Read, store and audit one person. Provider and user errors are recorded, not raised.
@@ -222,6 +244,7 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
                                  parsers, stuck)
         for text in skipped:
             log.warning("sync of %s left out a series: %s", person.pseudonym, text)
+        person = _follow_zone_hint(rt, person, changes.zone)
         state = SyncState(email=person.email, calendar=calendar, token=changes.state,
                           window_start=w_start, window_end=w_end, last_sync=now, last_error=None)
         if changes.full:

@@ -36,7 +36,9 @@ class MemoryCalendar:
     those of another client (the owner in their calendar app).
     """
 
-    def __init__(self, events: Iterable[Event] = ()) -> None:
+    def __init__(self, events: Iterable[Event] = (), *, zone: str | None = None) -> None:
+        #: the owner's zone in their calendar settings (reported as ``ChangeSet.zone``)
+        self.zone = zone
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._version = 0
@@ -168,12 +170,12 @@ class MemoryConnector(Connector):
         token = self.server.token()
         answer = self.server.since(state) if state is not None else None
         if answer is None:
-            return ChangeSet(upserts=tuple(self.read(window, tz)), state=token, full=True)
+            return ChangeSet(upserts=tuple(self.read(window, tz)), state=token, full=True, zone=self.server.zone)
         changed, removed, _ = answer
         inside = tuple(e for e in changed if self._overlaps(e, window, tz))
         # a change that moved an event out of the window is a removal for this window
         gone = tuple(removed) + tuple(e.uid for e in changed if not self._overlaps(e, window, tz))
-        return ChangeSet(upserts=inside, removed=gone, state=token, full=False)
+        return ChangeSet(upserts=inside, removed=gone, state=token, full=False, zone=self.server.zone)
 
     def _lookup(self, provider_id: str) -> str | None:
         return self.server.tag_of(provider_id)
@@ -205,8 +207,15 @@ class MemoryEnrollment:
         raise UserError("the memory provider has no sign-in")
 
 
+#: calendars the ``memory`` provider serves, by calendar id (tests and demos put them here);
+#: a person whose calendar id is not here reads a new, empty calendar
+SERVERS: dict[str, MemoryCalendar] = {}
+
+
 def _factory(ctx: Context) -> MemoryConnector:
-    return MemoryConnector(owner=ctx.person.email, calendar=ctx.person.calendar, allow_write=ctx.person.protect)
+    server = SERVERS.get(ctx.person.calendar)
+    return MemoryConnector(server=server, owner=ctx.person.email, calendar=ctx.person.calendar,
+                           allow_write=ctx.person.protect)
 
 
 PROVIDER = Provider(
@@ -215,4 +224,5 @@ PROVIDER = Provider(
     factory=_factory,
     enrollment=MemoryEnrollment(),
     description="an in-memory calendar (tests and demos)",
+    zone_hints=True,
 )

@@ -52,12 +52,17 @@ class MemoryCredentials:
 
 @dataclass(frozen=True)
 class PersonRef:
-    """What a connector may know of the person it reads: no consent, no team."""
+    """What a connector may know of the person it reads: no consent, no team.
+
+    ``zone_fixed``: the config sets this person's ``timezone``, so a zone hint from the
+    provider (``ChangeSet.zone``) is not wanted and the connector may skip looking it up.
+    """
 
     email: str
     calendar: str
     timezone: str
     protect: bool = False
+    zone_fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,8 @@ class Provider:
       ``ValueError`` with the problem (resolved against the config folder);
     - ``secret_calendar``: the calendar value is a secret (a published URL): the store keeps
       only :attr:`name` as the calendar key and the value lives in the vault;
-    - ``enrollment``: its opt-in flow, ``None`` when people are only configured.
+    - ``enrollment``: its opt-in flow, ``None`` when people are only configured;
+    - ``zone_hints``: see the attribute.
     """
 
     name: str
@@ -169,6 +175,10 @@ class Provider:
     secret_calendar: bool = False
     enrollment: Enrollment | None = None
     description: str = ""
+    #: its connector reports the person's zone from the provider's settings
+    #: (``ChangeSet.zone``); for people whose config entry sets no ``timezone`` that zone
+    #: is kept instead of ``[service] timezone``
+    zone_hints: bool = False
 
     @property
     def available(self) -> bool:

@@ -66,3 +66,51 @@ def test_a_person_removed_from_the_config_is_reported_not_erased(site):  # noqa:
     assert status.returncode == 0, status.stderr
     assert "not in the config" in status.stdout and "unenroll" in status.stdout
     assert cli("people", "--config", str(config)).stdout.count("p-") == 1  # still enrolled
+
+
+def _memory_site(site: Path, entry: str) -> Path:  # noqa: F811
+    config = site / "config.toml"
+    config.write_text(config.read_text() + f'\n[[people]]\nemail = "{BUDI}"\nconnector = "memory"\n'
+                      f'calendar = "budi-zone"\n{entry}')
+    return config
+
+
+def _sync_budi(config: Path) -> str:
+    """Sync in this process (the memory calendar lives here) and return Budi's stored zone."""
+    from balanced_calendar.config import load_config
+    from balanced_calendar.reconcile import reconcile
+    from balanced_calendar.runtime import open_runtime
+    from balanced_calendar.sync import sync_all
+
+    with open_runtime(load_config(config)) as rt:
+        reconcile(rt.config, rt.store)
+        report = sync_all(rt, people=[rt.store.get_person(BUDI)])
+        assert not report.failed, report.describe()
+        return rt.store.get_person(BUDI).timezone
+
+
+def test_a_providers_zone_replaces_the_service_default_and_survives_reloads(site):  # noqa: F811
+    from connectors.memory import SERVERS, MemoryCalendar
+
+    SERVERS["budi-zone"] = MemoryCalendar(zone="Asia/Makassar")
+    try:
+        config = _memory_site(site, "")
+        assert cli("enroll", "--config", str(config), "--provider", "memory", "--email", BUDI,
+                   "--yes").returncode == 0
+        assert _sync_budi(config) == "Asia/Makassar"
+        assert _sync_budi(config) == "Asia/Makassar"  # the config reload does not put WIB back
+    finally:
+        del SERVERS["budi-zone"]
+
+
+def test_a_zone_set_in_the_config_wins_over_the_providers(site):  # noqa: F811
+    from connectors.memory import SERVERS, MemoryCalendar
+
+    SERVERS["budi-zone"] = MemoryCalendar(zone="Asia/Makassar")
+    try:
+        config = _memory_site(site, 'timezone = "Asia/Jayapura"\n')
+        assert cli("enroll", "--config", str(config), "--provider", "memory", "--email", BUDI,
+                   "--yes").returncode == 0
+        assert _sync_budi(config) == "Asia/Jayapura"
+    finally:
+        del SERVERS["budi-zone"]

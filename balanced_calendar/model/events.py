@@ -117,12 +117,18 @@ class ChangeSet:
     stored. Otherwise ``upserts`` are new or changed instances and ``removed`` the uids of
     instances that are gone (a changed recurring series is sent whole: every uid of it is
     replaced). ``state`` is the opaque token for the next read (``None``: none offered).
+
+    ``zone`` is the person's IANA zone as the provider's own settings give it (Google's
+    ``settings/timezone``, Graph's ``mailboxSettings``), when the connector looked it up in
+    this read (connectors refresh it at most daily); ``None`` otherwise. It is a hint: a
+    zone set for the person in the config wins (``PersonRef.zone_fixed``).
     """
 
     upserts: tuple[Event, ...] = ()
     removed: tuple[str, ...] = ()
     state: str | None = None
     full: bool = True
+    zone: str | None = None
 
     @property
     def empty(self) -> bool:
