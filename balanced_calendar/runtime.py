@@ -75,6 +75,12 @@ class Runtime:
         return PersonRef(email=person.email, calendar=calendar, timezone=person.timezone,
                          protect=person.protect, zone_fixed=configured is not None and configured.zone_fixed)
 
+    def context_for(self, person: PersonRecord) -> Context:
+        """What ``person``'s connector is built from (settings, person, credentials, clock)."""
+        return Context(settings=self.settings_for(person.connector), person=self.person_ref(person),
+                       credentials=VaultCredentials(self, person.email, person.connector),
+                       http=self.http, clock=self.clock)
+
     def connector_for(self, person: PersonRecord) -> Connector:
         """A connector reading ``person``'s calendar with their stored credentials.
 
@@ -84,10 +90,7 @@ class Runtime:
         if not plugin.available or plugin.factory is None:
             raise UserError(f"connector {person.connector!r} is not available in this version",
                             hint="enroll the person with one of: " + ", ".join(available()))
-        ctx = Context(settings=self.settings_for(person.connector), person=self.person_ref(person),
-                      credentials=VaultCredentials(self, person.email, person.connector), http=self.http,
-                      clock=self.clock)
-        return plugin.factory(ctx)
+        return plugin.factory(self.context_for(person))
 
 
 class VaultCredentials:

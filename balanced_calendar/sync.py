@@ -321,6 +321,22 @@ def connector_class_of(name: str) -> type | None:
     return connector_class(name) if name in REGISTRY else None
 
 
+def _prefetch(rt: Runtime, people: list[PersonRecord]) -> None:
+    """Let each provider with a ``prefetch`` hook warm its people's reads in batches."""
+    by_provider: dict[str, list[PersonRecord]] = {}
+    for person in people:
+        by_provider.setdefault(person.connector, []).append(person)
+    for name, group in by_provider.items():
+        plugin = provider(name)
+        if plugin.prefetch is None:
+            continue
+        try:
+            plugin.prefetch([rt.context_for(person) for person in group])
+        except Exception as exc:  # a batch is an optimisation: each read still runs on its own
+            log.warning("batched prefetch of %d %s calendars failed (%s); reading them one by one",
+                        len(group), name, code_trace(exc))
+
+
 def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop: threading.Event | None = None,
              wait_for_lock: float | None = 0,
              progress: Callable[[int, int], None] | None = None,
@@ -367,6 +383,7 @@ def sync_all(rt: Runtime, *, people: Iterable[PersonRecord] | None = None, stop:
         wanted = cpu_bound >= PARSER_POOL_MIN_PEOPLE if processes is None else processes and cpu_bound > 0
         parsers = parser_pool(workers, always=processes is True) if wanted else None
         stuck = threading.Event()
+        _prefetch(rt, todo)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
                 results = [r for r in pool.map(one, todo) if r is not None]

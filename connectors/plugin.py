@@ -12,7 +12,7 @@ This module imports only the standard library (it is loaded by every parser work
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -163,7 +163,7 @@ class Provider:
     - ``secret_calendar``: the calendar value is a secret (a published URL): the store keeps
       only :attr:`name` as the calendar key and the value lives in the vault;
     - ``enrollment``: its opt-in flow, ``None`` when people are only configured;
-    - ``zone_hints``: see the attribute.
+    - ``zone_hints``, ``prefetch``: see the attributes.
     """
 
     name: str
@@ -179,6 +179,11 @@ class Provider:
     #: (``ChangeSet.zone``); for people whose config entry sets no ``timezone`` that zone
     #: is kept instead of ``[service] timezone``
     zone_hints: bool = False
+    #: called once per sync with the contexts of all its people about to be read, before
+    #: any of them is: a provider may warm what its connectors will ask for through batch
+    #: requests (e.g. first reads or settings of many people in one HTTP batch). It must not
+    #: raise for one person's problem: that person's own read reports it.
+    prefetch: Callable[[Sequence[Context]], None] | None = None
 
     @property
     def available(self) -> bool:
