@@ -395,6 +395,18 @@ class Config:
         """The team with this id, or ``None``."""
         return next((t for t in self.teams if t.id == team_id), None)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # picklable for child processes (balanced_calendar.isolate); a mappingproxy is not
+        return (_rebuild_config, (self.service, self.mail, dict(self.connectors), self.people, self.teams,
+                                  self.reports, self.source))
+
+
+def _rebuild_config(service: ServiceConfig, mail: MailConfig, connectors: dict[str, ConnectorSettings],
+                    people: tuple[PersonConfig, ...], teams: tuple[TeamConfig, ...], reports: ReportsConfig,
+                    source: Path) -> Config:
+    return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors), people=people,
+                  teams=teams, reports=reports, source=source)
+
 
 # -- entry points ------------------------------------------------------------------------
 def load_config(path: Path) -> Config:

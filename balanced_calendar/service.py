@@ -74,7 +74,7 @@ class Service:
         kinds = [JobKind("sync", Every(svc.sync_interval_minutes, jitter), self._sync_handler(config))]
         from balanced_calendar.digest.jobs import deliver_outbox, digest_kind, digest_subjects
 
-        kinds.append(digest_kind(config, self.environ, self.clock))
+        kinds.append(digest_kind(config, self.environ, self.clock, isolated=True))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:

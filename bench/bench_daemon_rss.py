@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,10 @@ def main() -> None:
         out = Path(tmp)
         agency = generate_agency(out, weeks=2, people=3)  # the fewest it makes
         config_path = write_config(agency, out, 2)
+        # a window that holds the whole big calendar (2025-01 to 2028-01), so every event is stored
+        text = config_path.read_text()
+        config_path.write_text(text.replace("sync_past_weeks = 2", "sync_past_weeks = 100")
+                               .replace("sync_future_weeks = 0", "sync_future_weeks = 60"))
         write_key(out / "vault-key")
         ics = sorted((out / "ics").glob("*.ics"))[0]  # one person's calendar becomes the big one
         count = write_calendar(ics, args.events * 556 / 1e6)  # ~556 bytes a VEVENT
@@ -79,11 +84,13 @@ def main() -> None:
             sync_s = time.perf_counter() - t0
             time.sleep(5)
             rss_after = _rss_of(proc.pid)
+            with sqlite3.connect(out / "state" / "state.sqlite3") as db:
+                stored = db.execute("SELECT count(*) FROM events").fetchone()[0]
         finally:
             proc.terminate()
             proc.wait(60)
             sock.close()
-    print(f"{count} VEVENTs ({size:.1f} MB): daemon RSS {rss_ready:.0f} MB at READY, peak {peak:.0f} MB "
+    print(f"{count} VEVENTs ({size:.1f} MB, {stored} events in the sync window): daemon RSS {rss_ready:.0f} MB at READY, peak {peak:.0f} MB "
           f"during the sync ({sync_s:.0f} s), {rss_after:.0f} MB idle after it "
           f"(+{rss_after - rss_ready:.0f} MB), exit {proc.returncode}")
 

@@ -17,6 +17,7 @@ from balanced_calendar.config import Config
 from balanced_calendar.digest.compose import compose
 from balanced_calendar.digest.queue import compose_for, queue_digest, wants_digest
 from balanced_calendar.due import Handler, JobKind, Subject, Weekly
+from balanced_calendar.isolate import run_in_child
 from balanced_calendar.mail.outbox import DeliveryReport, deliver_pending, envelope_sender, transport_from
 from balanced_calendar.runtime import Runtime, open_runtime
 from balanced_calendar.timezones import load_zone
@@ -66,13 +67,26 @@ def deliver_outbox(rt: Runtime) -> DeliveryReport:
     return deliver_pending(rt.store, transport_from(rt.config.mail), envelope_sender(rt.config.mail), rt.clock())
 
 
-def digest_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime]) -> JobKind:
-    """The ``digest`` job kind for :class:`~balanced_calendar.service.Service`."""
+def _digests_at(config: Config, environ: Mapping[str, str], now: dt.datetime,
+                subjects: Sequence[Subject], stop: threading.Event | None = None) -> dict[str, str]:
+    """Queue and send the due digests of ``subjects`` as of ``now`` (runs in a child process)."""
+    with open_runtime(config, environ=environ, clock=lambda: now) as rt:
+        failed = run_digests(rt, subjects, stop or threading.Event())
+        deliver_outbox(rt)
+    return failed
+
+
+def digest_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime], *,
+                isolated: bool = False) -> JobKind:
+    """The ``digest`` job kind for :class:`~balanced_calendar.service.Service`.
+
+    ``isolated``: compose and render in a child process that exits afterwards (the daemon),
+    so the memory of matplotlib and of the rendered mails never stays in the service.
+    """
     def handle(subjects: Sequence[Subject], stop: threading.Event) -> dict[str, str]:
-        with open_runtime(config, environ=environ, clock=clock) as rt:
-            failed = run_digests(rt, subjects, stop)
-            deliver_outbox(rt)
-        return failed
+        if isolated:
+            return run_in_child(_digests_at, config, dict(environ), clock(), list(subjects))
+        return _digests_at(config, environ, clock(), subjects, stop)
 
     handler: Handler = handle
     return JobKind("digest", WHEN, handler)
