@@ -15,7 +15,7 @@ demo: $(BIN)/.installed
 	$(BIN)/balanced-calendar demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_audit.py

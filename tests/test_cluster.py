@@ -42,7 +42,7 @@ def slow_server(agency: DemoAgency) -> Iterator[CalendarServer]:  # noqa: F811
 
 
 def cluster_config(tmp: Path, server: PgServer, database: str, people: list[tuple[DemoPerson, str]],
-                   lease: int = 8) -> Path:
+                   lease: int = 15) -> Path:
     """A config whose store is the PostgreSQL database; the password only in a 0600 file."""
     write_key(tmp / "vault-key")
     password = tmp / "store-password"

@@ -447,7 +447,7 @@ def test_daemon_waits_for_a_running_cli_sync_but_a_stop_does_not_wait_for_it(
             time.sleep(1.5)
             assert d.log_count("synced p-") == 0  # it waits rather than syncing alongside
             code, took = d.stop(signal.SIGTERM)
-        assert code == 0 and took < 3  # not held up by the other sync's lock
+        assert code == 0 and took < 10  # not held up by the other sync's lock (that would take the 30 s stop timeout)
         assert d.log_count("abandoned") == 0
 
         with store.exclusive("sync"):
