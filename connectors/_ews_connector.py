@@ -59,6 +59,19 @@ _RESPONSE = {"Organizer": Response.ORGANIZER, "Accept": Response.ACCEPTED, "Tent
              "Unknown": Response.UNKNOWN}
 
 
+#: Exchange refuses calendar views longer than two years: longer windows are read in spans
+MAX_VIEW = dt.timedelta(days=366)
+
+
+def _spans(window: Window) -> list[tuple[dt.datetime, dt.datetime]]:
+    spans, start = [], window.start
+    while start < window.end:
+        end = min(start + MAX_VIEW, window.end)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
 def _ews_instant(value: dt.datetime) -> EWSDateTime:
     return EWSDateTime.from_datetime(value.astimezone(UTC))
 
@@ -89,11 +102,15 @@ class ExchangeConnector(Connector):
     # -- reading -------------------------------------------------------------------------
     def read(self, window: Window, tz: dt.tzinfo) -> list[Event]:
         folder = self.client.calendar
-        items = self.client.call(lambda: list(
-            folder.view(start=_ews_instant(window.start), end=_ews_instant(window.end)).only(*READ_FIELDS)))
-        found = [i for i in items if isinstance(i, CalendarItem)]
-        titles = self._titles([i for i in found if getattr(i, TAG_FIELD, None)])
-        events = (self._event(item, tz, titles.get(item.id)) for item in found)
+        found: dict[str, Any] = {}
+        for start, end in _spans(window):
+            items = self.client.call(lambda: list(
+                folder.view(start=_ews_instant(start), end=_ews_instant(end)).only(*READ_FIELDS)))
+            for item in items:
+                if isinstance(item, CalendarItem):
+                    found.setdefault(item.id, item)  # an item crossing a span boundary comes twice
+        titles = self._titles([i for i in found.values() if getattr(i, TAG_FIELD, None)])
+        events = (self._event(item, tz, titles.get(item.id)) for item in found.values())
         return [e for e in events if e is not None]
 
     def _titles(self, own: list[Any]) -> dict[str, str | None]:

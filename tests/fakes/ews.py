@@ -17,9 +17,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
@@ -97,6 +100,7 @@ class FakeEws:
         self._serial = itertools.count(1)
         self.reset()
         self._httpd: ThreadingHTTPServer | None = None
+        self._tls = False
 
     def reset(self) -> None:
         with self._lock:
@@ -169,9 +173,11 @@ class FakeEws:
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{PATH}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}{PATH}"
 
-    def start(self) -> FakeEws:
+    def start(self, cert: Path | None = None, key: Path | None = None) -> FakeEws:
+        """Serve on a free port; over TLS with ``cert`` and ``key`` (PEM files)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -196,6 +202,11 @@ class FakeEws:
                 self.wfile.write(data)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._tls = cert is not None
+        if cert is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
@@ -316,8 +327,7 @@ class FakeEws:
         start, end = _instant(view.get("StartDate", "")), _instant(view.get("EndDate", ""))
         found = sorted((i for i in box.items.values() if i.start < end and i.end > start and i.item_type != "RecurringMaster"),
                        key=lambda i: (i.start, i.item_id))
-        limit = view.get("MaxEntriesReturned")
-        if limit is not None and len(found) > int(limit):
+        if end - start > dt.timedelta(days=731):  # Exchange refuses calendar views over two years
             return self._messages("FindItem", [self._error(
                 "FindItem", "ErrorCalendarViewRangeTooBig", "The calendar view range is too big.")])
         items = "".join(f"<t:CalendarItem>{_item_id(i)}</t:CalendarItem>" for i in found)
@@ -528,3 +538,32 @@ def scenario_item(spec: object, owner: str) -> FakeItem:
         my_response=response if invited else "Organizer", organizer=s.organizer or owner,
         required=((owner,) + tuple(o for o in s.others if o != s.organizer)) if invited else tuple(s.others),
         is_cancelled=s.status == "CANCELLED")
+
+
+def items_from_events(events: list[Any], owner: str) -> list[FakeItem]:
+    """Normalised events (e.g. an ICS file read by the ``ics`` connector) as the Exchange items
+    that would give them: occurrences of a series share the series' UID."""
+    free_busy = {"free": "Free", "tentative": "Tentative", "busy": "Busy", "oof": "OOF",
+                 "working_elsewhere": "WorkingElsewhere"}
+    responses = {"organizer": "Organizer", "accepted": "Accept", "declined": "Decline", "tentative": "Tentative",
+                 "needs_action": "NoResponseReceived", "unknown": "Unknown"}
+    items = []
+    for number, event in enumerate(events):
+        uid, _, instance = event.uid.partition("/")
+        if event.all_day:
+            start = dt.datetime.combine(event.start, dt.time(), ZoneInfo("Asia/Jakarta"))
+            end = dt.datetime.combine(event.end, dt.time(), ZoneInfo("Asia/Jakarta"))
+        else:
+            start, end = event.start, event.end
+        guests = tuple(f"guest{number}-{n}@agency.go.id" for n in range(event.others))
+        if event.organizer_is_self:
+            organizer, required = owner, guests
+        else:
+            organizer, required = guests[0] if guests else "organizer@agency.go.id", (owner,) + guests[1:]
+        items.append(FakeItem(
+            uid=uid, start=start.astimezone(UTC), end=end.astimezone(UTC), subject="(secret title)",
+            is_all_day=event.all_day, free_busy=free_busy[event.show_as.value],
+            my_response=responses[event.response.value], organizer=organizer, required=required,
+            item_type="Occurrence" if instance else "Single",
+            recurrence_id=start.astimezone(UTC) if instance else None))
+    return items
