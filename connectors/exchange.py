@@ -1,19 +1,23 @@
-"""Exchange Server on premises: the ``[connectors.exchange]`` settings (EWS; its connector
-arrives with a later issue). No exchangelib import here.
+"""Exchange Server on premises through EWS: the ``[connectors.exchange]`` settings and the
+plug-in. No exchangelib import here: the connector (:mod:`connectors._ews_connector`) and the
+enrollment (:mod:`connectors._ews_enroll`) load it when a person is read or enrolled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from connectors.plugin import Provider
+from connectors.plugin import AuthStart, Context, Enrolled, Enrollment, EnrollInput, Provider
 from connectors.settings import ConnectorSettings, Endpoint, NonBlank, Problem, SecretFile, required_secret
 
 #: authentication methods that sign in with ``username`` and ``password_file``
 PASSWORD_AUTH = ("ntlm", "basic")
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 class ExchangeSettings(ConnectorSettings):
@@ -26,10 +30,18 @@ class ExchangeSettings(ConnectorSettings):
         description="the EWS URL, e.g. https://mail.example.org/EWS/Exchange.asmx")
     password_file: SecretFile | None = Field(
         None, description='the password of username (required with auth = "ntlm" or "basic")')
+    token_file: SecretFile | None = Field(
+        None, description='a file holding a current OAuth access token for EWS, kept fresh by the '
+                          'operator\'s token tool (required with auth = "oauth")')
+    max_wait: float = Field(
+        10.0, ge=0, description="seconds the connector may wait when Exchange asks it to back off "
+                                "(ErrorServerBusy); a longer back-off is reported as rate limited")
 
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:
         auth = raw.get("auth", "ntlm")
+        if auth == "oauth" and "token_file" not in raw:
+            return [("token_file", required_secret(' with auth = "oauth"'))]
         if auth not in PASSWORD_AUTH:
             return []
         found: list[Problem] = []
@@ -40,6 +52,37 @@ class ExchangeSettings(ConnectorSettings):
         return found
 
 
+def _factory(ctx: Context) -> Connector:
+    from connectors._ews_connector import ExchangeConnector
+
+    return ExchangeConnector(ctx.settings, owner=ctx.person.email, calendar=ctx.person.calendar,
+                             allow_write=ctx.person.protect)
+
+
+def _enrollment() -> Enrollment:
+    from connectors._ews_enroll import ExchangeEnrollment
+
+    return ExchangeEnrollment()
+
+
+class _LazyEnrollment:
+    """Loads the EWS enrollment (and exchangelib) only when a person is enrolled."""
+
+    def interactive(self, req: EnrollInput) -> Enrolled:
+        return _enrollment().interactive(req)
+
+    def unattended(self, req: EnrollInput) -> Enrolled:
+        return _enrollment().unattended(req)
+
+    def start(self, req: EnrollInput, redirect_uri: str) -> AuthStart:
+        return _enrollment().start(req, redirect_uri)
+
+    def finish(self, req: EnrollInput, redirect_uri: str, params: Mapping[str, str],
+               state: str, verifier: str) -> Enrolled:
+        return _enrollment().finish(req, redirect_uri, params, state, verifier)
+
+
 PROVIDER = Provider(
-    name="exchange", connector=None, factory=None, settings="connectors.exchange:ExchangeSettings",
-    needs_section=True, description="Exchange Server on premises (EWS)")
+    name="exchange", connector="connectors._ews_connector:ExchangeConnector", factory=_factory,
+    settings="connectors.exchange:ExchangeSettings", needs_section=True, enrollment=_LazyEnrollment(),
+    description="Exchange Server 2016/2019/SE on premises (EWS, impersonation)")

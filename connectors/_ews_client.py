@@ -1,0 +1,156 @@
+"""One EWS account per person: exchangelib set up for an on-premises server, and its errors
+turned into ours.
+
+The service account signs in (NTLM, basic, or an OAuth bearer token) and impersonates the
+enrolled person (``ExchangeImpersonation``). The endpoint and the server version are given,
+so exchangelib sends no autodiscover or version-guessing request. :meth:`EwsClient.call`
+runs one operation: it waits once when Exchange asks to back off for at most
+``max_wait`` seconds, and raises :mod:`balanced_calendar.model` errors otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from balanced_calendar.model import AuthExpired, Conflict, ProviderError, RateLimited
+
+from connectors.exchange import ExchangeSettings
+
+import exchangelib
+from exchangelib import errors as ews_errors
+from exchangelib.ewsdatetime import EWSTimeZone
+from exchangelib.protocol import FailFast
+from exchangelib.version import Build, Version
+
+from connectors._zones import to_zoneinfo
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+T = TypeVar("T")
+NAME = "exchange"
+#: Exchange 2016 CU23 (schema ``Exchange2016``): what 2016, 2019 and Subscription Edition all accept
+VERSION = Version(build=Build(15, 1, 2507, 6))
+#: exchangelib logs whole SOAP requests and answers (titles, addresses) at debug level
+logging.getLogger("exchangelib").setLevel(logging.WARNING)
+
+# Windows zone names exchangelib does not know but the CLDR table does (all-day dates use them)
+for _name in WINDOWS_TO_OLSON:
+    if _name not in EWSTimeZone.MS_TO_IANA_MAP and to_zoneinfo(_name) is not None:
+        EWSTimeZone.MS_TO_IANA_MAP[_name] = WINDOWS_TO_OLSON[_name]
+
+IMPERSONATION_HINT = ("grant the service account the ApplicationImpersonation role for this person "
+                      "(New-ManagementRoleAssignment -Role ApplicationImpersonation -User <service account> "
+                      "-CustomRecipientWriteScope <scope of enrolled people>) and enroll again")
+
+
+def _secret(path: Any) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ProviderError(NAME, f"cannot read the secret file {path}: {exc.strerror or exc}",
+                            hint="the service user must be able to read it (mode 0600)") from None
+
+
+def credentials(settings: ExchangeSettings) -> Any:
+    """The exchangelib credentials of the service account, read fresh from its secret files."""
+    if settings.auth == "oauth":
+        token = _secret(settings.token_file)
+        return exchangelib.OAuth2AuthorizationCodeCredentials(
+            access_token={"access_token": token, "token_type": "Bearer"})
+    return exchangelib.Credentials(settings.username, _secret(settings.password_file))
+
+
+def account(settings: ExchangeSettings, email: str) -> Any:
+    """An exchangelib ``Account`` impersonating ``email`` (no request is sent yet)."""
+    auth_type = {"ntlm": exchangelib.NTLM, "basic": exchangelib.BASIC, "oauth": exchangelib.OAUTH2}[settings.auth]
+    config = exchangelib.Configuration(
+        service_endpoint=settings.service_endpoint, credentials=credentials(settings), auth_type=auth_type,
+        version=VERSION, retry_policy=FailFast(), max_connections=settings.max_concurrency)
+    found = exchangelib.Account(primary_smtp_address=email, config=config, autodiscover=False,
+                                access_type=exchangelib.IMPERSONATION, default_timezone=EWSTimeZone("UTC"),
+                                locale="en_US")
+    found.protocol.TIMEOUT = settings.timeout
+    return found
+
+
+class EwsClient:
+    """Runs EWS operations for one person and maps their failures to our typed errors."""
+
+    def __init__(self, settings: ExchangeSettings, email: str,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.email = email
+        self._sleep = sleep
+        self._account: Any = None
+        self._calendar: Any = None
+
+    @property
+    def account(self) -> Any:
+        if self._account is None:
+            self._account = account(self.settings, self.email)
+        return self._account
+
+    @property
+    def calendar(self) -> Any:
+        """The person's default calendar folder (two GetFolder requests the first time)."""
+        if self._calendar is None:
+            self._calendar = self.call(lambda: self.account.calendar)
+        return self._calendar
+
+    def close(self) -> None:
+        """Forget the account (exchangelib keeps the HTTP sessions of its endpoint for reuse)."""
+        self._account = None
+        self._calendar = None
+
+    def call(self, operation: Callable[[], T]) -> T:
+        """``operation()``, retried once it waited out a back-off of at most ``max_wait`` s."""
+        waited = 0.0
+        while True:
+            try:
+                return operation()
+            except ews_errors.ErrorServerBusy as exc:
+                back_off = exc.back_off if exc.back_off is not None else 60.0
+                if waited + back_off > self.settings.max_wait:
+                    raise RateLimited(NAME, back_off, "Exchange is throttling the service account "
+                                                      "(ErrorServerBusy)") from None
+                self._sleep(back_off)
+                waited += back_off
+            except ews_errors.EWSError as exc:
+                raise self.translate(exc) from None
+
+    def translate(self, exc: Exception) -> ProviderError:
+        """Our error for an exchangelib error: what is wrong and how to fix it, no server text."""
+        endpoint = self.settings.service_endpoint
+        if isinstance(exc, ews_errors.UnauthorizedError):
+            hint = ("put a current access token in token_file of [connectors.exchange]"
+                    if self.settings.auth == "oauth" else
+                    "check username and password_file of [connectors.exchange] (expired password or locked account?)")
+            return AuthExpired(NAME, "the EWS endpoint refused the service account's sign-in (HTTP 401)",
+                               hint=hint, source=endpoint)
+        if isinstance(exc, (ews_errors.ErrorImpersonateUserDenied, ews_errors.ErrorImpersonationDenied)):
+            return ProviderError(NAME, "the service account may not impersonate this person "
+                                       "(ErrorImpersonateUserDenied)", hint=IMPERSONATION_HINT, source=endpoint)
+        if isinstance(exc, ews_errors.ErrorNonExistentMailbox):
+            return ProviderError(NAME, "this address has no mailbox on the Exchange server (ErrorNonExistentMailbox)",
+                                 hint="enroll the person with their primary SMTP address", source=endpoint)
+        if isinstance(exc, ews_errors.ErrorIrresolvableConflict):
+            return Conflict(NAME, "the block was changed in the calendar meanwhile (change key mismatch)")
+        if isinstance(exc, ews_errors.ErrorAccessDenied):
+            return ProviderError(NAME, "Exchange denied access to this calendar (ErrorAccessDenied)",
+                                 hint=IMPERSONATION_HINT, source=endpoint)
+        if isinstance(exc, ews_errors.ErrorTimeoutExpired):
+            return ProviderError(NAME, f"the EWS endpoint did not answer (connection failed or no answer within "
+                                       f"{self.settings.timeout:g} s)",
+                                 hint="check service_endpoint and the network; raise timeout in "
+                                      "[connectors.exchange] for a slow server", source=endpoint)
+        if isinstance(exc, ews_errors.RedirectError):
+            return ProviderError(NAME, "the EWS endpoint redirects elsewhere",
+                                 hint="set service_endpoint to the final https://HOST/EWS/Exchange.asmx",
+                                 source=endpoint)
+        if isinstance(exc, ews_errors.TransportError) and not isinstance(exc, ews_errors.ResponseMessageError):
+            return ProviderError(NAME, f"the EWS endpoint gave an unusable answer ({type(exc).__name__})",
+                                 hint="check that service_endpoint is https://HOST/EWS/Exchange.asmx",
+                                 source=endpoint)
+        return ProviderError(NAME, f"Exchange refused the request ({type(exc).__name__})", source=endpoint)
