@@ -66,15 +66,19 @@ def _build(factory: Any, settings: MicrosoftSettings, session: requests.Session,
         return factory(settings.client_id, authority=settings.authority_url, http_client=session,
                        instance_discovery=_instance_discovery(settings), http_cache=_HTTP_CACHE,
                        timeout=settings.timeout, **kwargs)
-    except requests.exceptions.SSLError:
-        raise ProviderError(NAME, "the TLS certificate of the sign-in authority is not trusted",
-                            hint="set [connectors.microsoft] ca_file to your CA bundle") from None
     except requests.exceptions.RequestException as exc:
-        raise ProviderError(NAME, f"cannot reach the sign-in authority ({type(exc).__name__})",
-                            hint="check [connectors.microsoft] authority and the network") from None
+        raise _unreachable(exc) from None
     except ValueError:
         raise ProviderError(NAME, "the sign-in authority has no usable OpenID configuration for this tenant",
                             hint="check [connectors.microsoft] authority and tenant_id") from None
+
+
+def _unreachable(exc: requests.exceptions.RequestException) -> ProviderError:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ProviderError(NAME, "the TLS certificate of the sign-in authority is not trusted",
+                             hint="set [connectors.microsoft] ca_file to your CA bundle (or REQUESTS_CA_BUNDLE)")
+    return ProviderError(NAME, f"cannot reach the sign-in authority ({type(exc).__name__})",
+                         hint="check [connectors.microsoft] authority and the network")
 
 
 def _client_secret(settings: MicrosoftSettings) -> str:
@@ -124,7 +128,7 @@ class AppTokens:
         try:
             result = app.acquire_token_for_client(scopes=[self.settings.graph_scope])
         except requests.exceptions.RequestException as exc:
-            raise ProviderError(NAME, f"cannot reach the sign-in authority ({type(exc).__name__})") from None
+            raise _unreachable(exc) from None
         return _check(result, self.email, "app")
 
 
@@ -162,7 +166,7 @@ class UserTokens:
             try:
                 result = app.acquire_token_silent_with_error(self.scopes, accounts[0], force_refresh=force)
             except requests.exceptions.RequestException as exc:
-                raise ProviderError(NAME, f"cannot reach the sign-in authority ({type(exc).__name__})") from None
+                raise _unreachable(exc) from None
             token = _check(result, self.email, "user")
             if self._cache.has_state_changed:
                 self.credentials.put({**self.credentials.get(), "msal_cache": self._cache.serialize()})
@@ -213,7 +217,8 @@ class MicrosoftEnrollment:
         app = _build(msal.PublicClientApplication, settings, build_session(settings, req.http))
         flow = app.initiate_auth_code_flow(delegated_scopes(settings, req.protect), redirect_uri=redirect_uri,
                                            login_hint=req.email)
-        return AuthStart(url=flow["auth_uri"], state=flow["state"], verifier=flow["code_verifier"])
+        # the caller keeps ``verifier`` opaque in its session: it carries MSAL's nonce too
+        return AuthStart(url=flow["auth_uri"], state=flow["state"], verifier=f"{flow['code_verifier']} {flow['nonce']}")
 
     def finish(self, req: EnrollInput, redirect_uri: str, params: Mapping[str, str],
                state: str, verifier: str) -> Enrolled:
@@ -227,7 +232,8 @@ class MicrosoftEnrollment:
         session = build_session(settings, req.http)
         cache = msal.SerializableTokenCache()
         app = _build(msal.PublicClientApplication, settings, session, token_cache=cache)
-        flow = {"state": state, "redirect_uri": redirect_uri, "code_verifier": verifier,
+        code_verifier, _, nonce = verifier.partition(" ")
+        flow = {"state": state, "redirect_uri": redirect_uri, "code_verifier": code_verifier, "nonce": nonce,
                 "scope": delegated_scopes(settings, req.protect)}
         result = app.acquire_token_by_auth_code_flow(flow, dict(params))
         return self._enrolled(settings, session, req, result, cache)
@@ -243,7 +249,7 @@ class MicrosoftEnrollment:
         if signed_in and signed_in != req.email.lower():
             raise UserError("the account that signed in is not the person being enrolled",
                             hint=f"sign in as {req.email}")
-        accounts = cache.find(msal.TokenCache.CredentialType.ACCOUNT)
+        accounts = list(cache.search(msal.TokenCache.CredentialType.ACCOUNT))
         home = accounts[0]["home_account_id"] if accounts else None
         check_mailbox(settings, session, lambda force=False: str(result["access_token"]), req.email, "user")
         return Enrolled(calendar=req.calendar or "primary",

@@ -208,7 +208,8 @@ class FakeGraph:
         code = secrets.token_urlsafe(16)
         with self.lock:
             self.codes[code] = {"email": email.lower(), "challenge": query.get("code_challenge"),
-                                "redirect_uri": query.get("redirect_uri"), "scope": query.get("scope", "")}
+                                "redirect_uri": query.get("redirect_uri"), "scope": query.get("scope", ""),
+                                "nonce": query.get("nonce")}
         return {"code": code, "state": query.get("state", "")}
 
     def revoke(self, email: str) -> None:
@@ -230,7 +231,8 @@ class FakeGraph:
             return [r for r in self.log if r.host == "login"]
 
     # -- tokens ------------------------------------------------------------------------
-    def _issue(self, kind: str, email: str | None, scope: str, *, refresh: bool) -> dict[str, Any]:
+    def _issue(self, kind: str, email: str | None, scope: str, *, refresh: bool,
+               nonce: str | None = None) -> dict[str, Any]:
         access = "at-" + secrets.token_urlsafe(12)
         self.tokens[access] = Token(kind, email, scope)
         answer: dict[str, Any] = {"token_type": "Bearer", "access_token": access, "expires_in": 3600,
@@ -241,7 +243,8 @@ class FakeGraph:
             oid = hashlib.sha256(email.encode()).hexdigest()[:32]
             now = int(time.time())
             claims = {"iss": f"{self.base}/{TENANT}/v2.0", "aud": CLIENT_ID, "sub": oid, "oid": oid,
-                      "tid": TENANT, "preferred_username": email, "exp": now + 3600, "iat": now, "nbf": now}
+                      "tid": TENANT, "preferred_username": email, "exp": now + 3600, "iat": now, "nbf": now,
+                      **({"nonce": nonce} if nonce else {})}
             answer.update(refresh_token=token, client_info=_b64url(json.dumps({"uid": oid, "utid": TENANT}).encode()),
                           id_token=".".join([_b64url(b'{"alg":"none","typ":"JWT"}'),
                                              _b64url(json.dumps(claims).encode()), ""]))
@@ -277,7 +280,7 @@ class FakeGraph:
                 verifier = form.get("code_verifier", "")
                 if _b64url(hashlib.sha256(verifier.encode()).digest()) != code["challenge"]:
                     return 400, {"error": "invalid_grant", "error_description": "AADSTS501481: PKCE mismatch"}
-                return 200, self._issue("user", code["email"], scope, refresh=True)
+                return 200, self._issue("user", code["email"], scope, refresh=True, nonce=code["nonce"])
         return 400, {"error": "unsupported_grant_type"}
 
     def device_endpoint(self, form: Mapping[str, str]) -> dict[str, Any]:
