@@ -186,8 +186,10 @@ class MailConfig(SettingsModel):
     ``smtp`` sends through ``host``:``port``. ``sender`` is the TOML key ``from``.
     """
 
-    transport: Literal["maildir", "smtp"] = Field("maildir", description='"smtp", or "maildir" to only '
-                                                                         "drop files locally")
+    transport: Literal["maildir", "smtp", "graph"] = Field("maildir", description='"smtp", "graph" '
+                                                                         '(Microsoft 365 sendMail, with '
+                                                                         '[connectors.microsoft] mode = "app"), '
+                                                                         'or "maildir" to only drop files locally')
     maildir: LocalPath = Field(DEFAULT_STATE_DIR / "outbox-maildir",
                                description="the maildir of transport = \"maildir\" (default: "
                                            "<state_dir>/outbox-maildir)")
@@ -238,6 +240,8 @@ class MailConfig(SettingsModel):
 
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+        if raw.get("transport") == "graph":
+            return [] if "from" in raw else [("from", 'is required with transport = "graph" (the sending mailbox)')]
         if raw.get("transport") != "smtp":
             return []
         found = [(key, 'is required with transport = "smtp"') for key in ("host", "from") if key not in raw]
@@ -449,6 +453,8 @@ def check_config(path: Path, environ: Mapping[str, str] | None = None) -> list[s
     lines.append("  vault key: " + vault_line)
     if m.transport == "smtp":
         lines.append(f"  mail: smtp via {m.host}:{m.port} ({m.security})")
+    elif m.transport == "graph":
+        lines.append(f"  mail: Microsoft Graph sendMail as {m.sender}")
     else:
         lines.append(f"  mail: maildir {m.maildir}")
     lines.append("  connectors: " + (", ".join(sorted(config.connectors)) or "none"))

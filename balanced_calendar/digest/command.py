@@ -46,7 +46,7 @@ def run(rt: Runtime, email: str, week_text: str, lang: str | None, preview: Path
                         hint="they can subscribe again: balanced-calendar people --person ADDRESS --digest on")
     key, _new = queue_digest(rt, person, year, week, lang)
     queued = rt.store.outbox_message(key)
-    report = deliver_pending(rt.store, transport_from(rt.config.mail), envelope_sender(rt.config.mail),
+    report = deliver_pending(rt.store, transport_from(rt.config.mail, rt.config.connectors), envelope_sender(rt.config.mail),
                              rt.clock(), keys=[key], due_by=queued.next_attempt if queued else None)
     stored = rt.store.outbox_message(key)
     assert stored is not None

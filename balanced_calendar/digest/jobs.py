@@ -64,7 +64,7 @@ def run_digests(rt: Runtime, subjects: Sequence[Subject], stop: threading.Event)
 
 def deliver_outbox(rt: Runtime) -> DeliveryReport:
     """Try every due outbox message once with the configured transport."""
-    return deliver_pending(rt.store, transport_from(rt.config.mail), envelope_sender(rt.config.mail), rt.clock())
+    return deliver_pending(rt.store, transport_from(rt.config.mail, rt.config.connectors), envelope_sender(rt.config.mail), rt.clock())
 
 
 def _digests_at(config: Config, environ: Mapping[str, str], now: dt.datetime,

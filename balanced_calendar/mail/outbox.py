@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 from balanced_calendar.config import MailConfig
 from balanced_calendar.mail.errors import DeliveryError
@@ -33,8 +33,13 @@ class Transport(Protocol):
     def send(self, key: str, sender: str, recipient: str, message: bytes) -> None: ...
 
 
-def transport_from(mail: MailConfig) -> Transport:
-    """The transport ``[mail]`` configures."""
+def transport_from(mail: MailConfig, connectors: Mapping[str, Any] | None = None) -> Transport:
+    """The transport ``[mail]`` configures (``connectors``: the config's connector sections,
+    which the ``graph`` transport takes its app registration from)."""
+    if mail.transport == "graph":
+        from balanced_calendar.mail.graph import GraphMailTransport
+
+        return GraphMailTransport((connectors or {}).get("microsoft"), envelope_sender(mail))
     if mail.transport == "smtp":
         assert mail.host is not None  # the config requires it
         password = mail.password_file.read_text(encoding="utf-8").strip() if mail.password_file else None
