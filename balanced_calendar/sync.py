@@ -34,6 +34,7 @@ from balanced_calendar.store import PersonRecord, Store, StoreError, SyncState
 from balanced_calendar.timezones import load_zone
 from connectors import provider
 from connectors.base import Connector
+from connectors.plugin import PlannedRead
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,25 @@ def _follow_zone_hint(rt: Runtime, person: PersonRecord, zone: str | None) -> Pe
     return moved
 
 
+def _window_of(rt: Runtime, person: PersonRecord,
+               now: dt.datetime) -> tuple[dt.date, dt.date, dt.tzinfo, dt.datetime, dt.datetime]:
+    """The person's sync window: local first and last date, zone, and its bounds as instants."""
+    svc = rt.config.service
+    start, end = sync_window(now, person.timezone, svc.sync_past_weeks, svc.sync_future_weeks)
+    tz = load_zone(person.timezone)
+    w_start = dt.datetime.combine(start, dt.time(), tzinfo=tz)
+    w_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return start, end, tz, w_start, w_end
+
+
+def _token_for(rt: Runtime, person: PersonRecord, w_start: dt.datetime, w_end: dt.datetime) -> str | None:
+    """The change token to read from: a token is only valid for the window it was taken in
+    (the window moves daily), so a moved window reads from nothing."""
+    calendar = provider(person.connector).calendar_key(person.calendar)
+    previous = rt.store.get_sync_state(person.email, calendar)
+    return previous.token if (previous.window_start, previous.window_end) == (w_start, w_end) else None
+
+
 def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = None,
                 stuck: threading.Event | None = None) -> PersonSync:
     """Read, store and audit one person. Provider and user errors are recorded, not raised.
@@ -229,18 +249,11 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
     download and parsing together); a read that runs out is recorded as this person's error.
     """
     now = rt.clock()
-    svc = rt.config.service
-    start, end = sync_window(now, person.timezone, svc.sync_past_weeks, svc.sync_future_weeks)
-    tz = load_zone(person.timezone)
-    w_start = dt.datetime.combine(start, dt.time(), tzinfo=tz)
-    w_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    start, end, tz, w_start, w_end = _window_of(rt, person, now)
     calendar = provider(person.connector).calendar_key(person.calendar)
     try:
         connector = rt.connector_for(person)
-        previous = rt.store.get_sync_state(person.email, calendar)
-        # A change token is only valid for the window it was taken in; the window moves daily.
-        same_window = (previous.window_start, previous.window_end) == (w_start, w_end)
-        changes, skipped = _read(connector, Window(w_start, w_end), tz, previous.token if same_window else None,
+        changes, skipped = _read(connector, Window(w_start, w_end), tz, _token_for(rt, person, w_start, w_end),
                                  parsers, stuck)
         for text in skipped:
             log.warning("sync of %s left out a series: %s", person.pseudonym, text)
@@ -331,7 +344,13 @@ def _prefetch(rt: Runtime, people: list[PersonRecord]) -> None:
         if plugin.prefetch is None:
             continue
         try:
-            plugin.prefetch([rt.context_for(person) for person in group])
+            now = rt.clock()
+            reads = []
+            for person in group:
+                _, _, tz, w_start, w_end = _window_of(rt, person, now)
+                reads.append(PlannedRead(rt.context_for(person), Window(w_start, w_end), tz,
+                                         _token_for(rt, person, w_start, w_end)))
+            plugin.prefetch(reads)
         except Exception as exc:  # a batch is an optimisation: each read still runs on its own
             log.warning("batched prefetch of %d %s calendars failed (%s); reading them one by one",
                         len(group), name, code_trace(exc))

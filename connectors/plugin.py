@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from balanced_calendar.model import Window
     from connectors.base import Connector
 
 Clock = Callable[[], dt.datetime]
@@ -79,6 +80,16 @@ class Context:
     credentials: Credentials
     http: Callable[[], Any] | None = None
     clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class PlannedRead:
+    """A read a sync is about to make: ``read_changes(window, tz, state)`` for ``context``."""
+
+    context: Context
+    window: Window
+    tz: dt.tzinfo
+    state: str | None
 
 
 @dataclass(frozen=True)
@@ -179,11 +190,11 @@ class Provider:
     #: (``ChangeSet.zone``); for people whose config entry sets no ``timezone`` that zone
     #: is kept instead of ``[service] timezone``
     zone_hints: bool = False
-    #: called once per sync with the contexts of all its people about to be read, before
-    #: any of them is: a provider may warm what its connectors will ask for through batch
-    #: requests (e.g. first reads or settings of many people in one HTTP batch). It must not
-    #: raise for one person's problem: that person's own read reports it.
-    prefetch: Callable[[Sequence[Context]], None] | None = None
+    #: called once per sync with the reads about to happen for all its people, before any
+    #: of them starts: a provider may warm what its connectors will ask for through batch
+    #: requests (first reads, change-feed polls or settings of many people in one HTTP
+    #: batch). It must not raise for one person's problem: that person's own read reports it.
+    prefetch: Callable[[Sequence[PlannedRead]], None] | None = None
 
     @property
     def available(self) -> bool:

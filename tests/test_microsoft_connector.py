@@ -149,8 +149,10 @@ def test_prefetch_batches_mailbox_settings_of_many_people(fake, tmp_path):
     fake.fake.log.clear()
     from connectors.microsoft import PROVIDER
 
+    from connectors.plugin import PlannedRead
+
     assert PROVIDER.prefetch is not None
-    PROVIDER.prefetch(contexts)
+    PROVIDER.prefetch([PlannedRead(c, WINDOW, JAKARTA, None) for c in contexts])
     batches = [r for r in fake.fake.graph_requests() if r.path == "/v1.0/$batch"]
     assert len(batches) == 2  # 25 people: 20 + 5
     fake.fake.log.clear()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.microsoft.settings import MicrosoftSettings
-from connectors.plugin import AuthStart, Context, Enrolled, EnrollInput, Provider
+from connectors.plugin import AuthStart, Context, Enrolled, EnrollInput, PlannedRead, Provider
 
 if TYPE_CHECKING:
     from connectors.microsoft.connector import MicrosoftConnector
@@ -22,10 +22,10 @@ def _connector(ctx: Context) -> MicrosoftConnector:
     return connector(ctx)
 
 
-def _prefetch(contexts: Sequence[Context]) -> None:
+def _prefetch(reads: Sequence[PlannedRead]) -> None:
     from connectors.microsoft.connector import prefetch
 
-    prefetch(contexts)
+    prefetch([read.context for read in reads])
 
 
 class _LazyEnrollment:
