@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ delay = 0.01
 type = owner_only
 [storage]
 filesystem_folder = {self.root / 'collections'}
+_filesystem_fsync = False
 [logging]
 level = warning
 mask_passwords = True
@@ -123,8 +125,9 @@ mask_passwords = True
                     break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    text = (self.root / "log").read_text(errors="replace")[-2000:]
                     self.close()
-                    raise RuntimeError("Radicale did not start: " + (self.root / "log").read_text()[-2000:])
+                    raise RuntimeError("Radicale did not start: " + text)
                 time.sleep(0.05)
 
     def add_user(self, username: str, password: str = PASSWORD) -> None:
@@ -143,6 +146,13 @@ mask_passwords = True
         status, _, text = calendar._request("MKCALENDAR", calendar.url, body)
         assert status == 201, (status, text[:300])
         return calendar
+
+    def expire_sync_tokens(self, calendar: Calendar) -> None:
+        """Forget every sync token of ``calendar``: older tokens are now refused (403)."""
+        path = urllib.parse.urlsplit(calendar.url).path.strip("/")
+        folder = self.root / "collections" / "collection-root" / urllib.parse.unquote(path)
+        assert folder.is_dir(), folder
+        shutil.rmtree(folder / ".Radicale.cache" / "sync-token", ignore_errors=True)
 
     def close(self) -> None:
         if self.process.poll() is None:
