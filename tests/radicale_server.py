@@ -109,7 +109,6 @@ delay = 0.01
 type = owner_only
 [storage]
 filesystem_folder = {self.root / 'collections'}
-_filesystem_fsync = False
 [logging]
 level = warning
 mask_passwords = True
