@@ -104,10 +104,12 @@ class DavSession:
             except error.AuthorizationError as exc:
                 if exc.status == 403 and method == "REPORT":
                     return _Refused(403, exc.preconditions)
-                status = exc.status or 401
-                cls = AuthExpired if status == 401 else ProviderError
-                raise cls(NAME, f"the server answered HTTP {status} ({'wrong username or password' if status == 401 else 'forbidden'})",
-                          hint=HINTS[401 if status == 401 else 403], source=self.label) from None
+                if (exc.status or 401) == 401:
+                    raise AuthExpired(NAME, "the server answered HTTP 401 (wrong username or password); fix "
+                                      "password_file in [connectors.caldav] or enroll the person again",
+                                      hint=HINTS[401], source=self.label) from None
+                raise ProviderError(NAME, f"the server answered HTTP {exc.status} (forbidden)", hint=HINTS[403],
+                                    source=self.label) from None
             except error.DAVError as exc:
                 raise ProviderError(NAME, f"the server's answer could not be read ({type(exc).__name__})",
                                     source=self.label) from None

@@ -99,6 +99,7 @@ def test_a_wrong_password_is_auth_expired_with_the_fix_in_sync_and_status(tmp_pa
 
     status = cli("status", "--config", config)
     assert status.returncode == 0 and "HTTP 401" in status.stdout and "wrong username or password" in status.stdout
+    assert "fix password_file in [connectors.caldav] or enroll the person again" in status.stdout
     assert calendar.username not in status.stdout and "not-the-password" not in status.stdout
 
     refused = cli("enroll", "--config", config, "--provider", "caldav", "--email", "sari@agency.go.id", "--yes")
