@@ -90,7 +90,11 @@ class Calendar:
 
 
 class RadicaleServer:
-    def __init__(self) -> None:
+    """``rights``: Radicale's rights backend (``owner_only``; ``authenticated`` lets a service
+    account read everyone's calendars); ``log_level = "info"`` logs every request, which
+    :meth:`requests_served` counts."""
+
+    def __init__(self, *, rights: str = "owner_only", log_level: str = "warning") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bc-radicale-"))
         self.users = self.root / "users"
         self.users.write_text("")
@@ -106,11 +110,11 @@ htpasswd_filename = {self.users}
 htpasswd_encryption = plain
 delay = 0.01
 [rights]
-type = owner_only
+type = {rights}
 [storage]
 filesystem_folder = {self.root / 'collections'}
 [logging]
-level = warning
+level = {log_level}
 mask_passwords = True
 """)
         self.log = (self.root / "log").open("wb")
@@ -128,6 +132,11 @@ mask_passwords = True
                     self.close()
                     raise RuntimeError("Radicale did not start: " + text)
                 time.sleep(0.05)
+
+    def requests_served(self) -> int:
+        """HTTP requests the server logged so far (with ``log_level = "info"``)."""
+        self.log.flush()
+        return (self.root / "log").read_text(errors="replace").count(" request for ")
 
     def add_user(self, username: str, password: str = PASSWORD) -> None:
         with self.users.open("a") as f:
