@@ -70,9 +70,11 @@ class Site:
 
 
 def make_site(tmp_path: Path, events: list[Event] = (), *, now: str = "2026-12-13 20:00", zone: str = ZONE,
-              language: str = "id") -> Site:
+              language: str = "id", connector: Connector | None = None) -> Site:
+    """A site on a new in-memory calendar holding ``events``, or on ``connector``'s calendar."""
     store = open_store(tmp_path / "state")
-    person = store.upsert_person(PersonRecord(EMAIL, "memory", timezone=zone, language=language, protect=True))
+    person = store.upsert_person(PersonRecord(EMAIL, "memory" if connector is None else connector.name,
+                                              timezone=zone, language=language, protect=True))
     server = MemoryCalendar(list(events))
-    connector = MemoryConnector(server=server, owner=EMAIL, allow_write=True)
+    connector = connector or MemoryConnector(server=server, owner=EMAIL, allow_write=True)
     return Site(store, person, server, connector, at(now, zone))
