@@ -576,6 +576,22 @@ def store_migrate(source: str, target: str, password_file: Path | None) -> None:
     click.echo(report(copies))
 
 
+@cli.command("plan")
+@CONFIG_OPTION
+@click.option("--person", "email", default=None, metavar="ADDRESS", callback=_address,
+              help="One enrolled person (default: everyone with protect = true).")
+@click.option("--apply", is_flag=True, help="Write the changes (default: a dry run that only shows them).")
+@click.option("--force", is_flag=True, help="Go ahead even when more than 20 blocks of one person would go.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def plan_cmd(config_path: Path, email: str | None, apply: bool, force: bool, fmt: str) -> None:
+    """Focus and recovery blocks of the next 10 workdays: print the diff; write it with --apply."""
+    from balanced_calendar.planner.command import run
+
+    with _runtime(config_path) as rt:
+        code = run(rt, email, apply=apply, force=force, fmt=fmt, echo=click.echo)
+    sys.exit(code)
+
+
 def main() -> None:
     cli(prog_name="balanced-calendar")
 

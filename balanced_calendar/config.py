@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from balanced_calendar import teams as team_rules
@@ -67,7 +67,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 Security = Literal["starttls", "ssl", "none"]
 SMTP_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 
-TOP_KEYS = ("service", "mail", "connectors", "people", "teams", "reports")
+TOP_KEYS = ("service", "mail", "connectors", "people", "teams", "reports", "planner")
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:password|passwd|passphrase|secret|secrets|token|api_key|private_key|vault_key)$", re.I)
@@ -290,6 +290,37 @@ class TeamConfig(TeamEntry):
     members: frozenset[str] = frozenset()
 
 
+def _hhmm_span(value: list[str]) -> tuple[int, int]:
+    if len(value) != 2:
+        raise ValueError('must be ["HH:MM", "HH:MM"]')
+    minutes = []
+    for text in value:
+        hour, sep, minute = text.partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2
+                and 0 <= int(hour) <= 24 and 0 <= int(minute) < 60):
+            raise ValueError(f"{text!r} is not a time like 07:30")
+        minutes.append(int(hour) * 60 + int(minute))
+    if not 0 <= minutes[0] < minutes[1] <= 24 * 60:
+        raise ValueError("must end after it starts, within the day")
+    return minutes[0], minutes[1]
+
+
+class PlannerConfig(SettingsModel):
+    """``[planner]`` (everyone) or a person's ``planner`` table: focus and recovery blocks.
+
+    Unset keys follow the policy's ``[planner]`` (a person's table: ``[planner]`` first).
+    """
+
+    focus: bool | None = Field(None, description="write focus blocks (default true)")
+    recovery: bool | None = Field(None, description="write recovery blocks and short breaks (default true)")
+    focus_target_minutes: int | None = Field(None, ge=0, le=480,
+                                             description="focus minutes to protect per workday (default 120)")
+    focus_window: Annotated[tuple[int, int], BeforeValidator(_hhmm_span)] | None = Field(
+        None, description='where focus blocks go first, e.g. ["07:30", "11:30"] (default: the policy\'s)')
+    google_auto_decline: Literal["off", "new", "all"] | None = Field(
+        None, description='Google focus time: decline "new" or "all" invitations over it, or "off" (default)')
+
+
 class PersonConfig(SettingsModel):
     """One ``[[people]]`` entry; ``timezone`` and ``language`` default to ``[service]``'s.
 
@@ -309,6 +340,8 @@ class PersonConfig(SettingsModel):
     protect: bool = Field(False, description="write focus and recovery blocks into their calendar")
     digest: bool = Field(True, description="send them the weekly balance digest")
     leader: bool = Field(False, description="also a leader of their team")
+    planner: PlannerConfig | None = Field(None, description="their own focus and recovery settings "
+                                                            "(keys of [planner])")
     #: the entry itself sets ``timezone`` (else it is ``[service]``'s, and a provider's zone
     #: hint may replace it: docs/architecture.md, "Time zones")
     _zone_fixed: bool = PrivateAttr(default=True)
@@ -389,6 +422,7 @@ class Config:
     teams: tuple[TeamConfig, ...]
     reports: ReportsConfig
     source: Path = field(default=Path("config.toml"))
+    planner: PlannerConfig = field(default_factory=lambda: PlannerConfig())
 
     def person(self, email_address: str) -> PersonConfig | None:
         """The person with this address (case-insensitive), or ``None``."""
@@ -402,14 +436,14 @@ class Config:
     def __reduce__(self) -> tuple[Any, ...]:
         # picklable for child processes (balanced_calendar.isolate); a mappingproxy is not
         return (_rebuild_config, (self.service, self.mail, dict(self.connectors), self.people, self.teams,
-                                  self.reports, self.source))
+                                  self.reports, self.source, self.planner))
 
 
 def _rebuild_config(service: ServiceConfig, mail: MailConfig, connectors: dict[str, ConnectorSettings],
                     people: tuple[PersonConfig, ...], teams: tuple[TeamConfig, ...], reports: ReportsConfig,
-                    source: Path) -> Config:
+                    source: Path, planner: PlannerConfig | None = None) -> Config:
     return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors), people=people,
-                  teams=teams, reports=reports, source=source)
+                  teams=teams, reports=reports, source=source, planner=planner or PlannerConfig())
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -630,6 +664,7 @@ class _Loader:
         mail = self.table(MailConfig, data.get("mail", {}), "mail", context={"state_dir": service.state_dir})
         connectors, sections = self.connectors(data.get("connectors", {}))
         reports = self.table(ReportsConfig, data.get("reports", {}), "reports")
+        planner = self.table(PlannerConfig, data.get("planner", {}), "planner")
         entries, tree = self.teams(data.get("teams", []))
         people, records = self.people(data.get("people", []), service, sections, set(tree))
         teams = self.finish_teams(entries, tree, records, reports.k if reports else DEFAULT_K)
@@ -643,7 +678,8 @@ class _Loader:
                 connectors[name] = _import(plugin.settings).model_validate({"name": name})
         assert mail is not None and reports is not None  # no problems were found
         return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors),
-                      people=tuple(people), teams=teams, reports=reports, source=Path(self.source))
+                      people=tuple(people), teams=teams, reports=reports, source=Path(self.source),
+                      planner=planner or PlannerConfig())
 
     def connectors(self, raw: Any) -> tuple[dict[str, ConnectorSettings], set[str]]:
         """The ``[connectors.<name>]`` sections, each validated by its provider's schema.

@@ -75,6 +75,9 @@ class Service:
         from balanced_calendar.digest.jobs import deliver_outbox, digest_kind, digest_subjects
 
         kinds.append(digest_kind(config, self.environ, self.clock, isolated=True))
+        from balanced_calendar.planner.jobs import plan_kind, plan_subjects
+
+        kinds.append(plan_kind(config, self.environ, self.clock))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:
@@ -82,6 +85,8 @@ class Service:
                 def subjects(kind: JobKind) -> list[Subject]:
                     if kind.name == "digest":
                         return digest_subjects(rt)
+                    if kind.name == "plan":
+                        return plan_subjects(rt)
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
                 shared = bool(getattr(rt.store, "shared", False))
@@ -115,6 +120,10 @@ class Service:
                     # daemon's memory returns to its idle size afterwards (issue 7, item 11).
                     report = sync_all(rt, people=people, stop=stop_event, wait_for_lock=60, progress=progress,
                                       exclusive=not getattr(rt.store, "shared", False), processes=True)
+                    from balanced_calendar.planner.jobs import after_sync
+
+                    synced = {r.pseudonym for r in report.results if r.ok}
+                    after_sync(rt, [p for p in people if p.pseudonym in synced])  # plan what changed
             finally:
                 self._progress = None
             ok = len(report.results) - len(report.failed)

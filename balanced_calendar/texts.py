@@ -42,6 +42,10 @@ UI: dict[str, dict[str, str]] = {
     "title": {"en": "{person} · {zone} · policy {policy} · {start} → {end}",
               "id": "{person} · {zone} · kebijakan {policy} · {start} → {end}"},
     "calendar": {"en": "calendar", "id": "kalender"},
+    # titles of the planner's own blocks, as written into people's calendars
+    "block.focus": {"en": "Focus time", "id": "Fokus kerja"},
+    "block.recovery": {"en": "Recovery time", "id": "Waktu pemulihan"},
+    "block.break": {"en": "Break", "id": "Jeda"},
     # table headings
     "col.date": {"en": "date", "id": "tanggal"},
     "col.day": {"en": "day", "id": "hari"},

@@ -25,11 +25,13 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+def chains(t: Timeline, p: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(day index, chain start, chain end)`` of every back-to-back chain, in date order
+    (the planner puts a short break after each)."""
     m = t.meetings  # sorted by (day, piece_start)
-    keys = ("date", "start", "end", "minutes")
     if len(m) < 2:
-        return FindingBlock(RULE, keys, 0, tuple)
+        empty = np.empty(0, dtype=np.int64)
+        return empty.astype(np.intp), empty, empty
     th = p.thresholds
     day, ps, pe = m.day, m.piece_start, m.piece_end
     reach = np.maximum.accumulate(pe)
@@ -41,7 +43,14 @@ def evaluate(t: Timeline, p: Policy) -> FindingBlock:
     chain_end = np.maximum.reduceat(pe, first)
     span = chain_end - chain_start
     hit = np.flatnonzero((count >= 2) & (span >= th.back_to_back_span_minutes * 60))
-    days = day[first[hit]]
-    s, e, mins = chain_start[hit], chain_end[hit], minutes(span[hit])
-    return FindingBlock(RULE, keys, hit.size, lambda: zip(t.date_texts(days), t.clock(s, days), t.clock(e, days),
-                                                          mins.tolist()))
+    return day[first[hit]], chain_start[hit], chain_end[hit]
+
+
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+    keys = ("date", "start", "end", "minutes")
+    days, s, e = chains(t, p)
+    if days.size == 0:
+        return FindingBlock(RULE, keys, 0, tuple)
+    mins = minutes(e - s)
+    return FindingBlock(RULE, keys, days.size, lambda: zip(t.date_texts(days), t.clock(s, days), t.clock(e, days),
+                                                           mins.tolist()))

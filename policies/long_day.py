@@ -23,9 +23,14 @@ DESCRIBE: dict[str, str] = {
 }
 
 
-def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+def long_days(t: Timeline, p: Policy) -> np.ndarray:
+    """Indices of the days that are long days (the planner plans recovery after them)."""
     first = t.days.first_start
     span = t.days.last_end - first
-    hit = np.flatnonzero((first >= 0) & (span > p.thresholds.long_day_minutes * 60))
-    mins = minutes(span[hit])
+    return np.flatnonzero((first >= 0) & (span > p.thresholds.long_day_minutes * 60))
+
+
+def evaluate(t: Timeline, p: Policy) -> FindingBlock:
+    hit = long_days(t, p)
+    mins = minutes(t.days.last_end[hit] - t.days.first_start[hit])
     return FindingBlock(RULE, ("date", "span_minutes"), hit.size, lambda: zip(t.date_texts(hit), mins.tolist()))

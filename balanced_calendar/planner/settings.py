@@ -1,0 +1,52 @@
+"""One person's planner settings: the policy's ``[planner]``, then the config's ``[planner]``,
+then their own ``planner`` table (the config owns a person's settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from balanced_calendar.model import Policy, PlannerSettings
+
+if TYPE_CHECKING:
+    from balanced_calendar.config import Config, PlannerConfig
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSettings:
+    """What the planner does for one person.
+
+    ``google_auto_decline`` is handed to connectors that map focus blocks onto a provider's
+    own focus time; the planner itself never declines or answers anything.
+    """
+
+    numbers: PlannerSettings
+    focus: bool = True
+    recovery: bool = True
+    google_auto_decline: str = "off"
+
+
+def _apply(settings: PlanSettings, layer: PlannerConfig | None) -> PlanSettings:
+    if layer is None:
+        return settings
+    numbers = settings.numbers
+    if layer.focus_target_minutes is not None:
+        numbers = replace(numbers, focus_target_minutes=layer.focus_target_minutes)
+    if layer.focus_window is not None:
+        numbers = replace(numbers, focus_window=tuple(layer.focus_window))
+    return PlanSettings(
+        numbers=numbers,
+        focus=settings.focus if layer.focus is None else layer.focus,
+        recovery=settings.recovery if layer.recovery is None else layer.recovery,
+        google_auto_decline=layer.google_auto_decline or settings.google_auto_decline,
+    )
+
+
+def settings_for(policy: Policy, config: Config | None = None, email: str | None = None) -> PlanSettings:
+    """The planner settings of ``email`` (or everyone's, without it)."""
+    settings = PlanSettings(numbers=policy.planner)
+    if config is None:
+        return settings
+    settings = _apply(settings, config.planner)
+    person = config.person(email) if email else None
+    return _apply(settings, person.planner if person is not None else None)
