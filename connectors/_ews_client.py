@@ -32,8 +32,10 @@ T = TypeVar("T")
 NAME = "exchange"
 #: Exchange 2016 CU23 (schema ``Exchange2016``): what 2016, 2019 and Subscription Edition all accept
 VERSION = Version(build=Build(15, 1, 2507, 6))
-#: exchangelib logs whole SOAP requests and answers (titles, addresses) at debug level
-logging.getLogger("exchangelib").setLevel(logging.WARNING)
+#: exchangelib logs whole SOAP requests and answers (titles, addresses) at debug level, and the
+#: request XML of an unexpected failure at ERROR: none of it may reach our logs. Every failure
+#: reaches the operator as one of our typed errors instead (see ``_mapped``).
+logging.getLogger("exchangelib").setLevel(logging.CRITICAL + 1)
 
 # Windows zone names exchangelib does not know but the CLDR table does (all-day dates use them)
 for _name in WINDOWS_TO_OLSON:
