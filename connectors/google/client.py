@@ -48,11 +48,42 @@ class Gone(Exception):
 
 
 def ca_bundle(settings: Any, environ: Mapping[str, str] = os.environ) -> str | None:
-    """The CA bundle to trust: ``ca_file``, else ``$REQUESTS_CA_BUNDLE``, else ``$SSL_CERT_FILE``,
-    else ``None`` (the bundle httplib2 ships)."""
+    """The CA bundle to trust: ``ca_file`` when set; else the bundles named by
+    ``$SSL_CERT_FILE`` and ``$REQUESTS_CA_BUNDLE`` (both, when both are set); else ``None``
+    (the bundle httplib2 ships)."""
     if getattr(settings, "ca_file", None):
         return str(settings.ca_file)
-    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or None
+    named = list(dict.fromkeys(p for p in (environ.get("SSL_CERT_FILE"), environ.get("REQUESTS_CA_BUNDLE")) if p))
+    if len(named) < 2:
+        return named[0] if named else None
+    return _combined(tuple(named))
+
+
+_COMBINED: dict[tuple[str, ...], str] = {}
+
+
+def _combined(paths: tuple[str, ...]) -> str:
+    """One PEM file holding every bundle in ``paths`` (httplib2 takes a single file)."""
+    if paths not in _COMBINED:
+        import hashlib
+        import tempfile
+
+        data = b"\n".join(_read(path) for path in paths)
+        target = os.path.join(tempfile.gettempdir(),
+                              f"balanced-calendar-ca-{os.getuid()}-{hashlib.sha256(data).hexdigest()[:16]}.pem")
+        with open(target, "wb") as handle:
+            handle.write(data)
+        _COMBINED[paths] = target
+    return _COMBINED[paths]
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UserError(f"cannot read the CA bundle {path}: {exc.strerror or exc}",
+                        hint="fix SSL_CERT_FILE / REQUESTS_CA_BUNDLE or set [connectors.google] ca_file") from None
 
 
 def base_http(settings: Any) -> Any:

@@ -355,7 +355,7 @@ class FakeGoogle:
                 fault.times -= 1
                 return fault.status, fault.headers, fault.body
         if known is None or known[2] < time.time():
-            return 401, {"WWW-Authenticate": "Bearer"}, _error(
+            return 401, {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'}, _error(
                 401, "authError", "Request had invalid authentication credentials.", location="Authorization")
         email, scopes, _ = known
         if op == "unknown":

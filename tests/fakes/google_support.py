@@ -102,3 +102,94 @@ def google_item(spec: SpecEvent, owner: str = OWNER) -> dict[str, Any]:
 
 def by_spec_uid(events: list[Event] | tuple[Event, ...]) -> dict[str, Event]:
     return {e.uid: e for e in events}
+
+
+# -- TLS with a private CA -----------------------------------------------------------------
+def private_ca(folder: Path) -> tuple[Any, Path]:
+    """A throwaway CA and a certificate for 127.0.0.1 signed by it: ``(server SSL context,
+    CA PEM path)``. Clients trust the fake only when told about the CA."""
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Agency test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+          .not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    ca_path = folder / "agency-ca.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain = folder / "server.pem"
+    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain)
+    return context, ca_path
+
+
+# -- an ICS week as Google events ------------------------------------------------------------
+def ics_to_google(path: Path, owner: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """The VEVENTs of an ICS file as Google would list them with ``singleEvents=true``:
+    recurrences expanded into instances (``recurringEventId``), organizer and attendees with
+    ``self`` flags and response statuses, transparency, status, titles and places kept (the
+    connector must not read them)."""
+    import icalendar
+    import recurring_ical_events
+
+    calendar = icalendar.Calendar.from_ical(path.read_bytes())
+    partstat = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
+                "NEEDS-ACTION": "needsAction"}
+    series = {str(c["UID"]) for c in calendar.walk("VEVENT") if "RRULE" in c}
+    items = []
+    for component in recurring_ical_events.of(calendar).between(start, end):
+        uid = str(component["UID"]).split("@")[0].replace("-", "")
+        first, last = component["DTSTART"].dt, component["DTEND"].dt
+        recurring = str(component["UID"]) in series
+        item: dict[str, Any] = {
+            "id": f"{uid}_{first.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}" if recurring else uid,
+            "summary": str(component.get("SUMMARY", "")), "start": stamp(first), "end": stamp(last),
+            "status": str(component.get("STATUS", "CONFIRMED")).lower(),
+        }
+        if "LOCATION" in component:
+            item["location"] = str(component["LOCATION"])
+        if recurring:
+            item["recurringEventId"] = uid
+            item["originalStartTime"] = stamp(first)
+        organizer = str(component.get("ORGANIZER", f"mailto:{owner}")).removeprefix("mailto:")
+        item["organizer"] = {"email": organizer, **({"self": True} if organizer == owner else {})}
+        attendees = component.get("ATTENDEE", [])
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        if attendees:
+            item["attendees"] = []
+            for attendee in attendees:
+                address = str(attendee).removeprefix("mailto:")
+                entry: dict[str, Any] = {"email": address, "responseStatus": partstat.get(
+                    str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")), "needsAction")}
+                if address == owner:
+                    entry["self"] = True
+                if address == organizer:
+                    entry["organizer"] = True
+                item["attendees"].append(entry)
+        if str(component.get("TRANSP", "")) == "TRANSPARENT":
+            item["transparency"] = "transparent"
+        items.append(item)
+    return items
