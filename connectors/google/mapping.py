@@ -29,7 +29,7 @@ TAG = "balancedCalendarId"
 TITLE = "balancedCalendarTitle"
 
 _ITEM = ("id,etag,status,eventType,transparency,start,end,attendeesOmitted,"
-         "attendees(self,responseStatus,resource),organizer(self),extendedProperties(private)")
+         "attendees(self,responseStatus,resource,organizer),organizer(self),extendedProperties(private)")
 #: the partial response of events.list: paging, sync token and the fields we map, nothing else
 LIST_FIELDS = f"nextPageToken,nextSyncToken,items({_ITEM})"
 #: the partial response of events.get/insert/patch
@@ -72,12 +72,14 @@ def _response(item: Mapping[str, Any]) -> Response:
 
 
 def _others(item: Mapping[str, Any]) -> int:
-    """People other than the owner: attendees that are not the owner and not a room."""
+    """People other than the owner: guests that are not the owner and not a room, plus the
+    organizer when someone else organised it and is not on the guest list (Google leaves the
+    list out for events without guests, and trims it when ``attendeesOmitted``)."""
     attendees = item.get("attendees") or ()
     count = sum(1 for a in attendees if not a.get("self") and not a.get("resource"))
-    if count == 0 and not (item.get("organizer") or {}).get("self") and item.get("organizer") is not None \
-            and not attendees:
-        return 1  # someone else's event on this calendar without a guest list: its organizer
+    organizer = item.get("organizer")
+    if organizer is not None and not organizer.get("self") and not any(a.get("organizer") for a in attendees):
+        count += 1
     return count
 
 

@@ -181,6 +181,8 @@ class FakeGoogle:
         self.page_size = 2500
         self.empty_pages = False
         self.token_lifetime = 3600
+        self.in_flight = 0
+        self.max_in_flight = 0  # most HTTP requests served at the same time
         self._version = itertools.count(1)
         self._ids = itertools.count(1)
         self._cursors: dict[str, list[dict[str, Any]]] = {}
@@ -224,6 +226,7 @@ class FakeGoogle:
             self.refresh_tokens.clear()
             self.schema_errors.clear()
             self.page_size, self.empty_pages, self.latency = 2500, False, 0.0
+            self.max_in_flight = 0
 
     def put(self, email: str, item: dict[str, Any]) -> str:
         """Add or replace an event in ``email``'s primary calendar, as another client would."""
@@ -583,8 +586,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         fake = self.fake
-        if fake.latency:
-            time.sleep(fake.latency)
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            if fake.latency:
+                time.sleep(fake.latency)
+            self._serve()
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _serve(self) -> None:
+        fake = self.fake
         parts = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
