@@ -77,16 +77,24 @@ class GoogleEnrollment:
     def _flow(self, req: EnrollInput, redirect_uri: str | None, **kwargs: Any) -> Any:
         from google_auth_oauthlib.flow import Flow, InstalledAppFlow
 
-        config = {"installed": client_config(req.settings.client_secrets_file)}
-        kind = InstalledAppFlow if redirect_uri is None else Flow
+        class Trusting:
+            """Exchanges the code with our CA bundle (a request-level ``verify`` wins over
+            requests' environment, which knows nothing of ``ca_file`` or ``SSL_CERT_FILE``)."""
+
+            bundle: str | None = None
+
+            def fetch_token(self, **kw: Any) -> Any:
+                if self.bundle:
+                    kw.setdefault("verify", self.bundle)
+                return super().fetch_token(**kw)  # type: ignore[misc]
+
+        base = InstalledAppFlow if redirect_uri is None else Flow
+        kind = type("TrustingFlow", (Trusting, base), {"bundle": ca_bundle(req.settings)})
         if redirect_uri is not None:
             kwargs["redirect_uri"] = redirect_uri
-        flow = kind.from_client_config(config, list(scopes_for(req.protect)), autogenerate_code_verifier=True,
+        config = {"installed": client_config(req.settings.client_secrets_file)}
+        return kind.from_client_config(config, list(scopes_for(req.protect)), autogenerate_code_verifier=True,
                                        **kwargs)
-        bundle = ca_bundle(req.settings)
-        if bundle:
-            flow.oauth2session.verify = bundle
-        return flow
 
     def _from_credentials(self, req: EnrollInput, creds: Any) -> Enrolled:
         wanted = scopes_for(req.protect)
