@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from balanced_calendar.model import AuthExpired, BlockRef, ChangeSet, Event, Window
 
 from connectors.base import Connector
-from connectors.google import mapping
+from connectors.google import mapping, prefetched
 from connectors.google.auth import Account, reenroll_command
 from connectors.google.client import Api, Gone, Sleep, SyncTokenExpired
 from connectors.plugin import Clock, Context, utc_now
@@ -74,14 +74,22 @@ class GoogleConnector(Connector):
     def _pages(self, **params: Any) -> Iterator[dict[str, Any]]:
         """Every page of one ``events.list``, following ``nextPageToken`` (pages may be empty)."""
         token: str | None = None
+        page = None
+        if "syncToken" in params:  # a batched prefetch may have asked already
+            page = prefetched.take(self.account.email, self.calendar, params["syncToken"])
         while True:
-            page = self.api.call(self.events.list(
-                calendarId=self.calendar, singleEvents=True, maxResults=PAGE_SIZE, fields=mapping.LIST_FIELDS,
-                pageToken=token, **params), sync_read="syncToken" in params)
+            if page is None:
+                page = self.api.call(self.list_request(pageToken=token, **params), sync_read="syncToken" in params)
             yield page
             token = page.get("nextPageToken")
             if not token:
                 return
+            page = None
+
+    def list_request(self, **params: Any) -> Any:
+        """The ``events.list`` request every read sends (a prefetch batches the same one)."""
+        return self.events.list(calendarId=self.calendar, singleEvents=True, maxResults=PAGE_SIZE,
+                                fields=mapping.LIST_FIELDS, **params)
 
     def _full(self, window: Window, tz: dt.tzinfo) -> tuple[list[Event], str | None, dict[str, str]]:
         events: list[Event] = []
@@ -110,13 +118,22 @@ class GoogleConnector(Connector):
             previous = _load_state(state)
             if previous is not None:
                 try:
-                    return self._changes(window, tz, previous, zone)
+                    return self._remember(self._changes(window, tz, previous, zone))
                 except SyncTokenExpired:
                     log.info("google sync token expired; reading the whole window")
             events, token, own = self._full(window, tz)
-            return ChangeSet(upserts=tuple(events), state=_dump_state(token, own), full=True, zone=zone)
+            return self._remember(ChangeSet(upserts=tuple(events), state=_dump_state(token, own), full=True,
+                                            zone=zone))
         finally:
             self.account.save_token()
+
+    def _remember(self, changes: ChangeSet) -> ChangeSet:
+        """Keep the sync token in the vault too, so a prefetch can batch the next read."""
+        token = (_load_state(changes.state) or {}).get("sync")
+        mark = {"calendar": self.calendar, "token": token} if token else None
+        if self.account.secret.get("sync") != mark:
+            self.account.remember(sync=mark)
+        return changes
 
     def _changes(self, window: Window, tz: dt.tzinfo, previous: dict[str, Any], zone: str | None) -> ChangeSet:
         own: dict[str, str] = dict(previous["own"])
