@@ -234,7 +234,7 @@ def test_accounts_without_focus_time_get_private_busy_blocks_and_it_is_remembere
     assert fake.count("events.insert") == 3 and "eventType" not in fake.seen[-1].body
 
 
-def test_first_sync_of_many_people_batches_their_zone_lookups(fake, settings):
+def test_many_people_have_their_zones_and_incremental_reads_batched(fake, settings):
     people = [f"pegawai{i}@agency.go.id" for i in range(5)]
     for i, email in enumerate(people):
         fake.user(email, zone=("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")[i % 3])
@@ -247,12 +247,22 @@ def test_first_sync_of_many_people_batches_their_zone_lookups(fake, settings):
     assert fake.count("settings.get", batched=True) == 5
     assert {s.user for s in fake.seen if s.batched} == set(people)  # each part with its own token
     fake.seen.clear()
-    zones = [connector(settings, email, secret=secrets[email], zone_fixed=False).read_changes(WEEK, JAKARTA, None).zone
-             for email in people]
-    assert zones == ["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura", "Asia/Jakarta", "Asia/Makassar"]
+    firsts = [connector(settings, email, secret=secrets[email], zone_fixed=False).read_changes(WEEK, JAKARTA, None)
+              for email in people]
+    assert [c.zone for c in firsts] == ["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura", "Asia/Jakarta",
+                                        "Asia/Makassar"]
     assert [s.op for s in fake.seen] == ["events.list"] * 5  # tokens and zones came from the prefetch
-    prefetch(contexts)  # nothing is due any more
-    assert fake.count("batch") == 0 and fake.count("token") == 0
+    fake.put(people[2], {"id": "baru", "start": stamp(at(16, 9)), "end": stamp(at(16, 10))})
+    fake.seen.clear()
+    prefetch(contexts)  # the next reads are incremental: one batch for all of them, zones not due
+    assert [s.op for s in fake.seen if not s.batched] == ["batch"]
+    assert [(s.op, s.user) for s in fake.seen if s.batched] == [("events.list", p) for p in people]
+    fake.seen.clear()
+    changes = [connector(settings, email, secret=secrets[email], zone_fixed=False).read_changes(
+        WEEK, JAKARTA, first.state) for email, first in zip(people, firsts)]
+    assert fake.seen == []  # every read took its prefetched page
+    assert [[e.uid for e in c.upserts] for c in changes] == [[], [], ["baru"], [], []]
+    assert all(not c.full and c.zone is None for c in changes)
 
 
 def test_secret_titles_never_reach_the_events(fake, settings):
