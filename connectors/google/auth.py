@@ -39,6 +39,17 @@ def reenroll_command(email: str, *, protect: bool, domain: bool) -> str:
     return command
 
 
+def check_configured(settings: Any) -> None:
+    """Raise :class:`UserError` when ``[connectors.google]`` names no key file for its mode
+    (e.g. the section is missing and the defaults apply)."""
+    needed = "service_account_file" if settings.mode == "domain" else "client_secrets_file"
+    if getattr(settings, needed, None) is None:
+        raise UserError(f"the google connector is not configured: [connectors.google] has no {needed}",
+                        hint='add a [connectors.google] section with mode = "user" and client_secrets_file, or '
+                             'mode = "domain" and service_account_file (see the README, "Connecting Google '
+                             'Workspace")')
+
+
 def client_config(path: Path) -> dict[str, Any]:
     """The ``installed`` (or ``web``) section of an OAuth client-secrets file.
 
@@ -111,6 +122,7 @@ class Account:
     def credentials(self) -> Any:
         """The google-auth credentials, with the cached access token when there is one."""
         if self._credentials is None:
+            check_configured(self.settings)
             scopes = list(scopes_for(self.protect)) if self.domain else list(self.granted)
             if self.domain:
                 from google.oauth2 import service_account

@@ -17,7 +17,7 @@ from typing import Any
 
 from balanced_calendar.model import UserError
 
-from connectors.google.auth import Account, client_config, scopes_for
+from connectors.google.auth import Account, check_configured, client_config, scopes_for
 from connectors.google.client import Api, ca_bundle
 from connectors.plugin import AuthStart, Enrolled, EnrollInput, MemoryCredentials
 
@@ -28,6 +28,7 @@ class GoogleEnrollment:
     """The three entry points of :class:`connectors.plugin.Enrollment` for Google."""
 
     def unattended(self, req: EnrollInput) -> Enrolled:
+        check_configured(req.settings)
         if req.settings.mode != "domain":
             raise UserError("Google user mode needs the person to sign in; --yes cannot do that",
                             hint="run enroll without --yes (add --no-browser on a server), or use "
@@ -35,6 +36,7 @@ class GoogleEnrollment:
         return self._verified(req, {"scopes": list(scopes_for(req.protect))})
 
     def interactive(self, req: EnrollInput) -> Enrolled:
+        check_configured(req.settings)
         if req.settings.mode == "domain":
             return self.unattended(req)
         flow = self._flow(req, None)
@@ -49,6 +51,7 @@ class GoogleEnrollment:
         return self._from_credentials(req, creds)
 
     def start(self, req: EnrollInput, redirect_uri: str) -> AuthStart:
+        check_configured(req.settings)
         if req.settings.mode == "domain":
             raise UserError('Google is configured with mode = "domain": nobody signs in',
                             hint="an operator enrolls people with: balanced-calendar enroll --provider google --yes")
@@ -59,6 +62,7 @@ class GoogleEnrollment:
 
     def finish(self, req: EnrollInput, redirect_uri: str, params: Mapping[str, str],
                state: str, verifier: str) -> Enrolled:
+        check_configured(req.settings)
         if not state or params.get("state") != state:
             raise UserError("the sign-in answer does not belong to this opt-in (state mismatch)",
                             hint="start the opt-in again from its first page")
