@@ -76,7 +76,7 @@ class GoogleConnector(Connector):
         token: str | None = None
         page = None
         if "syncToken" in params:  # a batched prefetch may have asked already
-            page = prefetched.take(self.account.email, self.calendar, params["syncToken"])
+            page = prefetched.take(self.settings.api_root, self.account.email, self.calendar, params["syncToken"])
         while True:
             if page is None:
                 page = self.api.call(self.list_request(pageToken=token, **params), sync_read="syncToken" in params)

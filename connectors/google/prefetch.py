@@ -47,6 +47,10 @@ def prefetch(contexts: Sequence[Context]) -> None:
     from googleapiclient.errors import HttpError
     from googleapiclient.http import BatchHttpRequest
 
+    if not contexts:
+        return
+    root = contexts[0].settings.api_root
+    prefetched.drop(root, {(ctx.person.email, ctx.person.calendar) for ctx in contexts})
     calls: list[tuple[str, Context, Account, Any, str | None]] = []  # (kind, ctx, account, request, token)
     connectors: list[GoogleConnector] = []
     for ctx in contexts:
@@ -81,9 +85,9 @@ def prefetch(contexts: Sequence[Context]) -> None:
                 account.remember(zone=response["value"], zone_checked=ctx.clock().isoformat(), zone_pending=True)
             elif kind == "sync" and token is not None:
                 if exception is None:
-                    prefetched.put(ctx.person.email, ctx.person.calendar, token, response)
+                    prefetched.put(root, ctx.person.email, ctx.person.calendar, token, response)
                 elif isinstance(exception, HttpError) and int(exception.resp.status) == 410:
-                    prefetched.put(ctx.person.email, ctx.person.calendar, token, prefetched.EXPIRED)
+                    prefetched.put(root, ctx.person.email, ctx.person.calendar, token, prefetched.EXPIRED)
 
         batch = BatchHttpRequest(callback=answered, batch_uri=batch_uri(settings))
         for index, (_, _, _, request, _) in enumerate(chunk):
