@@ -4,7 +4,6 @@ Google reports becomes the person's zone, and a steady-state sync of everyone is
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
