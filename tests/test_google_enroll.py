@@ -124,6 +124,7 @@ def test_a_revoked_sign_in_names_the_command_that_fixes_it(fake, settings, tls):
         connector(settings, secret=MemoryCredentials(dict(enrolled.secret, token=None))).read(WEEK, JAKARTA)
     assert f"run: balanced-calendar enroll --provider google --email {OWNER}\n" in str(caught.value) + "\n"
     assert "invalid_grant" in caught.value.public and OWNER not in caught.value.public
+    assert "re-enroll them: balanced-calendar enroll --provider google --email <address>" in caught.value.public
 
 
 def test_cli_enroll_no_browser_prints_the_address_and_takes_the_loopback_answer(fake, settings, tls, tmp_path):

@@ -110,13 +110,20 @@ class Account:
         return self.domain or all(scope in self.granted for scope in WRITE_SCOPES)
 
     def expired(self, detail: str) -> AuthExpired:
-        """The error for credentials that no longer work, naming the command that fixes them."""
+        """The error for credentials that no longer work, naming the command that fixes them.
+
+        The exact command (with the address) is in the hint; the public text, which ``sync``
+        and ``status`` show, names it with ``<address>`` in place of the address.
+        """
+        shape = reenroll_command("<address>", protect=self.protect, domain=self.domain)
         if self.domain:
-            return AuthExpired("google", f"the service account can no longer act as this person ({detail})",
+            return AuthExpired("google", f"the service account can no longer act as this person ({detail}); "
+                                         f"fix the account or delegation, then run: {shape}",
                                hint="check that the account is active and that domain-wide delegation still "
                                     "grants the scopes, then run: "
                                     + reenroll_command(self.email, protect=self.protect, domain=True))
-        return AuthExpired("google", f"this person's Google sign-in is no longer valid ({detail})",
+        return AuthExpired("google", f"this person's Google sign-in is no longer valid ({detail}); "
+                                     f"re-enroll them: {shape}",
                            hint="run: " + reenroll_command(self.email, protect=self.protect, domain=False))
 
     def credentials(self) -> Any:
