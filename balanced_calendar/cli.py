@@ -356,8 +356,10 @@ def keygen(out_path: Path) -> None:
 @click.option("--protect", is_flag=True, help="Allow writing focus/recovery blocks (write scope).")
 @click.option("--no-digest", is_flag=True, help="Do not send the weekly digest.")
 @click.option("--yes", is_flag=True, help="The person has agreed to the consent text (non-interactive).")
+@click.option("--no-browser", is_flag=True, help="Print the sign-in address instead of opening a browser.")
 def enroll(config_path: Path, provider: str, email: str, calendar: str | None, zone: str | None,
-           language: str | None, team: str | None, protect: bool, no_digest: bool, yes: bool) -> None:
+           language: str | None, team: str | None, protect: bool, no_digest: bool, yes: bool,
+           no_browser: bool) -> None:
     """Enroll a person: show the consent text, record consent, store credentials."""
     from balanced_calendar.enrollment import EnrollRequest, consent_text, prepare
     from balanced_calendar.enrollment import enroll as do_enroll
@@ -369,7 +371,8 @@ def enroll(config_path: Path, provider: str, email: str, calendar: str | None, z
         # Everything that can be refused is refused before the consent text is shown.
         prepared = prepare(rt, EnrollRequest(email=email, provider=provider, calendar=calendar, timezone=zone,
                                              language=language, team=team, protect=protect,
-                                             digest=not no_digest), echo=click.echo)
+                                             digest=not no_digest, open_browser=not no_browser),
+                          echo=click.echo)
         click.echo(consent_text(prepared.person.language, prepared.person.protect, k=rt.config.reports.k))
         if not yes and not click.confirm("\nHas the person read and agreed to this text?", default=False):
             raise UserError("not enrolled: consent was not given")

@@ -125,6 +125,7 @@ class EnrollRequest:
     team: str | None = None
     protect: bool = False
     digest: bool = True
+    open_browser: bool = True  # an interactive sign-in may open a browser
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def prepare(rt: Runtime, req: EnrollRequest, *, echo: Callable[[str], None] = pr
         language=language, team=team, protect=protect,
         digest=req.digest and (cfg.digest if cfg else True), enrolled_at=rt.clock())
     flow = EnrollInput(email=email, settings=rt.settings_for(name), calendar=calendar, protect=protect,
-                       echo=echo, http=rt.http, clock=rt.clock)
+                       echo=echo, http=rt.http, clock=rt.clock, open_browser=req.open_browser)
     return Prepared(req, email, plugin, person, flow)
 
 

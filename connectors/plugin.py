@@ -104,6 +104,8 @@ class EnrollInput:
     echo: Callable[[str], None] = print
     http: Callable[[], Any] | None = None
     clock: Clock = utc_now
+    #: an interactive sign-in may open a browser (``False``: only print the address)
+    open_browser: bool = True
 
 
 @dataclass(frozen=True)
