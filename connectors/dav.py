@@ -250,7 +250,7 @@ class CaldavConnector(Connector):
         found: dict[str, tuple[str, str]] = {}
         for item in results:
             name = _name_of(item.href)
-            if item.status != 200 or not name or item.href.rstrip("/") == self.url.rstrip("/"):
+            if item.status != 200 or not name or self._is_collection(item.href):
                 continue
             if item.etag is None or (data and item.calendar_data is None):
                 raise ProviderError("caldav", "the server left out the etag or data of an event",
@@ -258,6 +258,11 @@ class CaldavConnector(Connector):
                                     source=self.session.label)
             found[name] = (item.etag, item.calendar_data or "")
         return found
+
+    def _is_collection(self, href: str) -> bool:
+        """``href`` names the calendar collection itself, not one of its resources."""
+        path = urllib.parse.urlsplit(self.session.absolute(href)).path
+        return urllib.parse.unquote(path).rstrip("/") == urllib.parse.unquote(urllib.parse.urlsplit(self.url).path).rstrip("/")
 
     def _multiget(self, names: list[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -286,12 +291,12 @@ class CaldavConnector(Connector):
         deleted: list[str] = []
         for _ in range(_MAX_SYNC_PAGES):
             response = self.session.request("REPORT", self.url, _sync_body(token), depth=0)
-            if response.status in (400, 403, 404, 409, 412, 507) or response.status != 207:
+            if response.status != 207:  # 403 valid-sync-token, 409, 507 …: start again from a full read
                 return None
             answer = response.parse_sync_collection()
             for item in answer.changed:
                 name = _name_of(item.href)
-                if name and item.href.rstrip("/") != self.url.rstrip("/") and item.etag:
+                if name and not self._is_collection(item.href) and item.etag:
                     changed[name] = item.etag
                     if name in deleted:
                         deleted.remove(name)
