@@ -82,7 +82,12 @@ def _sync_body(token: str) -> str:
             "<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>")
 
 
-_TOKEN_BODY = f'{_HEAD}<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>'
+def _collection_body(token: bool, zone: bool) -> str:
+    props = ("<D:sync-token/>" if token else "") + ("<C:calendar-timezone/>" if zone else "")
+    return f"{_HEAD}<D:propfind {_NS}><D:prop>{props}</D:prop></D:propfind>"
+
+
+_TZID = re.compile(r"^TZID:(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -141,8 +146,11 @@ class CaldavConnector(Connector):
     supports_incremental: ClassVar[bool] = True
 
     def __init__(self, session: DavSession, calendar_url: str, *, quirks: Quirks | None = None,
-                 owner: str | None = None, calendar: str = "caldav", allow_write: bool = False) -> None:
+                 owner: str | None = None, calendar: str = "caldav", allow_write: bool = False,
+                 zone_hint: bool = False) -> None:
         super().__init__(owner=owner, calendar=calendar, allow_write=allow_write)
+        #: full reads report the calendar's own zone (``calendar-timezone``) as ``ChangeSet.zone``
+        self.zone_hint = zone_hint
         self.session = session
         self.url = calendar_url if calendar_url.endswith("/") else calendar_url + "/"
         self.quirks = quirks or quirks_for("generic")
@@ -188,7 +196,9 @@ class CaldavConnector(Connector):
         return self._apply(previous, window, tz, token, changed, deleted)
 
     def _full(self, window: Window, tz: dt.tzinfo) -> ChangeSet:
-        token = self._token() if self.quirks.sync_collection else None
+        token, zone = None, None
+        if self.quirks.sync_collection or self.zone_hint:
+            token, zone = self._collection()
         resources = self._query(window, data=True)
         events: list[Event] = []
         kept: dict[str, _Resource] = {}
@@ -197,7 +207,7 @@ class CaldavConnector(Connector):
             events += mine
             kept[name] = _Resource(etag, [e.uid for e in mine])
         state = _State(_window_key(window), token, kept)
-        return ChangeSet(upserts=tuple(sorted(events, key=_order(tz))), state=state.dump(), full=True)
+        return ChangeSet(upserts=tuple(sorted(events, key=_order(tz))), state=state.dump(), full=True, zone=zone)
 
     def _apply(self, previous: _State, window: Window, tz: dt.tzinfo, token: str | None,
                changed: dict[str, str], deleted: list[str]) -> ChangeSet:
@@ -275,15 +285,20 @@ class CaldavConnector(Connector):
             found.update(self._results(response.parse_calendar_query(), data=True))
         return found
 
-    def _token(self) -> str | None:
-        response = self.session.request("PROPFIND", self.url, _TOKEN_BODY, depth=0)
+    def _collection(self) -> tuple[str | None, str | None]:
+        """``(sync token, IANA zone of calendar-timezone)`` of the collection, as asked for."""
+        body = _collection_body(self.quirks.sync_collection, self.zone_hint)
+        response = self.session.request("PROPFIND", self.url, body, depth=0)
         if response.status != 207:
             raise self.session.fail(response, "reading the calendar")
+        token = zone = None
         for item in response.parse_propfind():
             for key, value in item.properties.items():
-                if key.endswith("sync-token") and value:
-                    return str(value)
-        return None
+                if key.endswith("}sync-token") and value and self.quirks.sync_collection:
+                    token = str(value)
+                elif key.endswith("}calendar-timezone") and value and self.zone_hint:
+                    zone = _zone_name(str(getattr(value, "text", value)))
+        return token, zone
 
     def _sync(self, token: str) -> tuple[str | None, dict[str, str], list[str]] | None:
         """``(new token, {changed name: etag}, deleted names)``; ``None`` when refused."""
@@ -426,6 +441,15 @@ class CaldavConnector(Connector):
 
 
 _REFUSED = object()
+
+
+def _zone_name(vtimezone: str) -> str | None:
+    """The IANA name of the zone a ``calendar-timezone`` VTIMEZONE names (Windows names too)."""
+    from connectors._zones import to_zoneinfo
+
+    found = _TZID.search(vtimezone.replace("\r\n", "\n"))
+    zone = to_zoneinfo(found.group(1).strip('"')) if found else None
+    return getattr(zone, "key", None)
 
 
 def _order(tz: dt.tzinfo) -> Any:
