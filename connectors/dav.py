@@ -6,8 +6,9 @@ connector's parser (:class:`connectors.ics.ParsedCalendar`), one resource at a t
 cancelled instances, all-day and multi-day events, Windows and IANA zones are read exactly as
 an ``.ics`` export of the same calendar. Incremental reads use RFC 6578 ``sync-collection``
 where the server kind supports it (:mod:`connectors._dav_quirks`), etags otherwise; the
-opaque state remembers each resource's etag and the instance uids it gave, so a resource
-that changed or went away removes exactly its old instances.
+opaque state remembers each resource's etag and the instances it gave (by RECURRENCE-ID, never
+the raw UID), so a changed resource removes exactly its old instances that are gone; a deleted
+one makes the read a full one.
 
 Own blocks live in resources named ``bc-<hash of the block id>.ics``, tagged
 ``X-BALANCED-CALENDAR-ID`` and the category ``balanced-calendar``. Every write carries a
@@ -93,7 +94,10 @@ _TZID = re.compile(r"^TZID:(.+?)\s*$", re.MULTILINE)
 @dataclass
 class _Resource:
     etag: str
-    uids: list[str]  # the instance uids it gave in the window
+    #: the instance uids it gave in the window, without the event's UID: ``""`` for a single
+    #: event, ``"/<RECURRENCE-ID>"`` for each instance of a series (raw UIDs are not kept: the
+    #: store keeps them only as keyed hashes); ``None`` when they could not be split so
+    tails: list[str] | None
 
 
 @dataclass
@@ -105,8 +109,8 @@ class _State:
     resources: dict[str, _Resource]
 
     def dump(self) -> str:
-        return json.dumps({"v": 1, "w": self.window, "t": self.token,
-                           "r": {n: [r.etag, r.uids] for n, r in sorted(self.resources.items())}},
+        return json.dumps({"v": 2, "w": self.window, "t": self.token,
+                           "r": {n: [r.etag, r.tails] for n, r in sorted(self.resources.items())}},
                           separators=(",", ":"))
 
     @classmethod
@@ -116,9 +120,10 @@ class _State:
             return None
         try:
             raw = json.loads(text)
-            if raw.get("v") != 1:
+            if raw.get("v") != 2:
                 return None
-            resources = {str(n): _Resource(str(e), [str(u) for u in uids]) for n, (e, uids) in raw["r"].items()}
+            resources = {str(n): _Resource(str(e), None if tails is None else [str(t) for t in tails])
+                         for n, (e, tails) in raw["r"].items()}
             token = raw["t"]
             return cls(str(raw["w"]), None if token is None else str(token), resources)
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -205,7 +210,7 @@ class CaldavConnector(Connector):
         for name, (etag, data) in resources.items():
             mine = self._expand(name, etag, data, window, tz)
             events += mine
-            kept[name] = _Resource(etag, [e.uid for e in mine])
+            kept[name] = _Resource(etag, _tails(mine, _base(data)))
         state = _State(_window_key(window), token, kept)
         return ChangeSet(upserts=tuple(sorted(events, key=_order(tz))), state=state.dump(), full=True, zone=zone)
 
@@ -213,25 +218,32 @@ class CaldavConnector(Connector):
                changed: dict[str, str], deleted: list[str]) -> ChangeSet:
         resources = dict(previous.resources)
         removed: list[str] = []
-        for name in deleted:
-            gone = resources.pop(name, None)
-            if gone is not None:
-                removed += gone.uids
+        # a known resource reported deleted (or, comparing etags, no longer in the window) is
+        # fetched too: it may only have moved away, and its data names the uids to remove
         wanted = [n for n, etag in changed.items() if n not in resources or resources[n].etag != etag]
+        wanted += [n for n in deleted if n in resources and n not in wanted]
         upserts: list[Event] = []
         fetched = self._multiget(wanted)
         for name in wanted:
             old = resources.pop(name, None)
-            if name not in fetched:  # gone between the listing and the fetch
-                removed += old.uids if old else []
+            if name not in fetched:  # deleted: which uids it gave, the state does not say
+                if old is not None and old.tails != []:
+                    log.debug("caldav: an event was deleted; full read")
+                    return self._full(window, tz)
                 continue
             etag, data = fetched[name]
             mine = self._expand(name, etag, data, window, tz)
+            base = _base(data)
+            if old is not None and old.tails:
+                if base is None:
+                    return self._full(window, tz)
+                new_uids = {e.uid for e in mine}
+                removed += [base + tail for tail in old.tails if base + tail not in new_uids]
+            elif old is not None and old.tails is None:
+                return self._full(window, tz)
             upserts += mine
-            new_uids = {e.uid for e in mine}
-            removed += [u for u in (old.uids if old else []) if u not in new_uids]
             if mine or not self.quirks.sync_collection or old is not None:
-                resources[name] = _Resource(etag, sorted(new_uids))
+                resources[name] = _Resource(etag, _tails(mine, base))
         state = _State(previous.window, token, resources)
         return ChangeSet(upserts=tuple(sorted(upserts, key=_order(tz))), removed=tuple(dict.fromkeys(removed)),
                          state=state.dump(), full=False)
@@ -441,6 +453,33 @@ class CaldavConnector(Connector):
 
 
 _REFUSED = object()
+
+
+_FOLD = re.compile(r"\r?\n[ \t]")
+_OWN_TAG = re.compile(r"^X-BALANCED-CALENDAR-ID(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)
+_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)
+
+
+def _base(data: str) -> str | None:
+    """The uid every instance of a resource starts with: its own-block tag, else its UID."""
+    text = _FOLD.sub("", data)
+    found = _OWN_TAG.search(text)
+    if found is None:
+        start = text.find("BEGIN:VEVENT")
+        found = _UID.search(text, start) if start >= 0 else None
+    return found.group(1).strip() if found else None
+
+
+def _tails(events: list[Event], base: str | None) -> list[str] | None:
+    """The instance uids of ``events`` without ``base``; ``None`` if one does not start with it."""
+    if not events:
+        return []
+    if base is None:
+        return None
+    tails = [e.uid[len(base):] for e in events]
+    if any(not e.uid.startswith(base) or (t and not t.startswith("/")) for e, t in zip(events, tails)):
+        return None
+    return sorted(tails)
 
 
 def _zone_name(vtimezone: str) -> str | None:

@@ -131,7 +131,7 @@ class TestCaldavEtags(MovedAway, ChangesContract, WritesContract):
         state = self.first(backend)
         backend.add(SpecEvent("added-later", dt.datetime(2026, 12, 17, 13, tzinfo=JAKARTA),
                               dt.datetime(2026, 12, 17, 14, tzinfo=JAKARTA)))
-        stale = state.replace('{"v":1,', '{"v":0,', 1)
+        stale = state.replace('{"v":2,', '{"v":1,', 1)
         changes = backend.connector().read_changes(WINDOW, JAKARTA, stale)
         assert changes.full and {"meeting-accepted", "added-later"} <= {e.uid for e in changes.upserts}
 
