@@ -136,7 +136,7 @@ def _connector(ctx: Context) -> CaldavConnector:
     session = DavSession(url, username, password, auth=quirks.auth, timeout=settings.timeout,
                          max_wait=settings.max_retry_wait)
     return CaldavConnector(session, url, quirks=quirks, owner=ctx.person.email, calendar=VAULT_CALENDAR,
-                           allow_write=ctx.person.protect)
+                           allow_write=ctx.person.protect, zone_hint=not ctx.person.zone_fixed)
 
 
 def _enrollment() -> Any:
@@ -155,5 +155,5 @@ class _LazyEnrollment:
 PROVIDER = Provider(
     name="caldav", connector="connectors.dav:CaldavConnector", factory=_connector,
     settings="connectors.caldav:CaldavSettings", needs_section=True, calendar=_person_calendar,
-    secret_calendar=True, enrollment=_LazyEnrollment(),  # type: ignore[arg-type]
+    secret_calendar=True, enrollment=_LazyEnrollment(), zone_hints=True,  # type: ignore[arg-type]
     description="CalDAV servers (Zimbra, Nextcloud, Radicale, …)")

@@ -6,8 +6,9 @@ connector's parser (:class:`connectors.ics.ParsedCalendar`), one resource at a t
 cancelled instances, all-day and multi-day events, Windows and IANA zones are read exactly as
 an ``.ics`` export of the same calendar. Incremental reads use RFC 6578 ``sync-collection``
 where the server kind supports it (:mod:`connectors._dav_quirks`), etags otherwise; the
-opaque state remembers each resource's etag and the instance uids it gave, so a resource
-that changed or went away removes exactly its old instances.
+opaque state remembers each resource's etag and the instances it gave (by RECURRENCE-ID, never
+the raw UID), so a changed resource removes exactly its old instances that are gone; a deleted
+one makes the read a full one.
 
 Own blocks live in resources named ``bc-<hash of the block id>.ics``, tagged
 ``X-BALANCED-CALENDAR-ID`` and the category ``balanced-calendar``. Every write carries a
@@ -82,13 +83,21 @@ def _sync_body(token: str) -> str:
             "<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>")
 
 
-_TOKEN_BODY = f'{_HEAD}<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>'
+def _collection_body(token: bool, zone: bool) -> str:
+    props = ("<D:sync-token/>" if token else "") + ("<C:calendar-timezone/>" if zone else "")
+    return f"{_HEAD}<D:propfind {_NS}><D:prop>{props}</D:prop></D:propfind>"
+
+
+_TZID = re.compile(r"^TZID:(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass
 class _Resource:
     etag: str
-    uids: list[str]  # the instance uids it gave in the window
+    #: the instance uids it gave in the window, without the event's UID: ``""`` for a single
+    #: event, ``"/<RECURRENCE-ID>"`` for each instance of a series (raw UIDs are not kept: the
+    #: store keeps them only as keyed hashes); ``None`` when they could not be split so
+    tails: list[str] | None
 
 
 @dataclass
@@ -100,8 +109,8 @@ class _State:
     resources: dict[str, _Resource]
 
     def dump(self) -> str:
-        return json.dumps({"v": 1, "w": self.window, "t": self.token,
-                           "r": {n: [r.etag, r.uids] for n, r in sorted(self.resources.items())}},
+        return json.dumps({"v": 2, "w": self.window, "t": self.token,
+                           "r": {n: [r.etag, r.tails] for n, r in sorted(self.resources.items())}},
                           separators=(",", ":"))
 
     @classmethod
@@ -111,9 +120,10 @@ class _State:
             return None
         try:
             raw = json.loads(text)
-            if raw.get("v") != 1:
+            if raw.get("v") != 2:
                 return None
-            resources = {str(n): _Resource(str(e), [str(u) for u in uids]) for n, (e, uids) in raw["r"].items()}
+            resources = {str(n): _Resource(str(e), None if tails is None else [str(t) for t in tails])
+                         for n, (e, tails) in raw["r"].items()}
             token = raw["t"]
             return cls(str(raw["w"]), None if token is None else str(token), resources)
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -141,8 +151,11 @@ class CaldavConnector(Connector):
     supports_incremental: ClassVar[bool] = True
 
     def __init__(self, session: DavSession, calendar_url: str, *, quirks: Quirks | None = None,
-                 owner: str | None = None, calendar: str = "caldav", allow_write: bool = False) -> None:
+                 owner: str | None = None, calendar: str = "caldav", allow_write: bool = False,
+                 zone_hint: bool = False) -> None:
         super().__init__(owner=owner, calendar=calendar, allow_write=allow_write)
+        #: full reads report the calendar's own zone (``calendar-timezone``) as ``ChangeSet.zone``
+        self.zone_hint = zone_hint
         self.session = session
         self.url = calendar_url if calendar_url.endswith("/") else calendar_url + "/"
         self.quirks = quirks or quirks_for("generic")
@@ -188,40 +201,49 @@ class CaldavConnector(Connector):
         return self._apply(previous, window, tz, token, changed, deleted)
 
     def _full(self, window: Window, tz: dt.tzinfo) -> ChangeSet:
-        token = self._token() if self.quirks.sync_collection else None
+        token, zone = None, None
+        if self.quirks.sync_collection or self.zone_hint:
+            token, zone = self._collection()
         resources = self._query(window, data=True)
         events: list[Event] = []
         kept: dict[str, _Resource] = {}
         for name, (etag, data) in resources.items():
             mine = self._expand(name, etag, data, window, tz)
             events += mine
-            kept[name] = _Resource(etag, [e.uid for e in mine])
+            kept[name] = _Resource(etag, _tails(mine, _base(data)))
         state = _State(_window_key(window), token, kept)
-        return ChangeSet(upserts=tuple(sorted(events, key=_order(tz))), state=state.dump(), full=True)
+        return ChangeSet(upserts=tuple(sorted(events, key=_order(tz))), state=state.dump(), full=True, zone=zone)
 
     def _apply(self, previous: _State, window: Window, tz: dt.tzinfo, token: str | None,
                changed: dict[str, str], deleted: list[str]) -> ChangeSet:
         resources = dict(previous.resources)
         removed: list[str] = []
-        for name in deleted:
-            gone = resources.pop(name, None)
-            if gone is not None:
-                removed += gone.uids
+        # a known resource reported deleted (or, comparing etags, no longer in the window) is
+        # fetched too: it may only have moved away, and its data names the uids to remove
         wanted = [n for n, etag in changed.items() if n not in resources or resources[n].etag != etag]
+        wanted += [n for n in deleted if n in resources and n not in wanted]
         upserts: list[Event] = []
         fetched = self._multiget(wanted)
         for name in wanted:
             old = resources.pop(name, None)
-            if name not in fetched:  # gone between the listing and the fetch
-                removed += old.uids if old else []
+            if name not in fetched:  # deleted: which uids it gave, the state does not say
+                if old is not None and old.tails != []:
+                    log.debug("caldav: an event was deleted; full read")
+                    return self._full(window, tz)
                 continue
             etag, data = fetched[name]
             mine = self._expand(name, etag, data, window, tz)
+            base = _base(data)
+            if old is not None and old.tails:
+                if base is None:
+                    return self._full(window, tz)
+                new_uids = {e.uid for e in mine}
+                removed += [base + tail for tail in old.tails if base + tail not in new_uids]
+            elif old is not None and old.tails is None:
+                return self._full(window, tz)
             upserts += mine
-            new_uids = {e.uid for e in mine}
-            removed += [u for u in (old.uids if old else []) if u not in new_uids]
             if mine or not self.quirks.sync_collection or old is not None:
-                resources[name] = _Resource(etag, sorted(new_uids))
+                resources[name] = _Resource(etag, _tails(mine, base))
         state = _State(previous.window, token, resources)
         return ChangeSet(upserts=tuple(sorted(upserts, key=_order(tz))), removed=tuple(dict.fromkeys(removed)),
                          state=state.dump(), full=False)
@@ -250,7 +272,7 @@ class CaldavConnector(Connector):
         found: dict[str, tuple[str, str]] = {}
         for item in results:
             name = _name_of(item.href)
-            if item.status != 200 or not name or item.href.rstrip("/") == self.url.rstrip("/"):
+            if item.status != 200 or not name or self._is_collection(item.href):
                 continue
             if item.etag is None or (data and item.calendar_data is None):
                 raise ProviderError("caldav", "the server left out the etag or data of an event",
@@ -258,6 +280,11 @@ class CaldavConnector(Connector):
                                     source=self.session.label)
             found[name] = (item.etag, item.calendar_data or "")
         return found
+
+    def _is_collection(self, href: str) -> bool:
+        """``href`` names the calendar collection itself, not one of its resources."""
+        path = urllib.parse.urlsplit(self.session.absolute(href)).path
+        return urllib.parse.unquote(path).rstrip("/") == urllib.parse.unquote(urllib.parse.urlsplit(self.url).path).rstrip("/")
 
     def _multiget(self, names: list[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -270,15 +297,20 @@ class CaldavConnector(Connector):
             found.update(self._results(response.parse_calendar_query(), data=True))
         return found
 
-    def _token(self) -> str | None:
-        response = self.session.request("PROPFIND", self.url, _TOKEN_BODY, depth=0)
+    def _collection(self) -> tuple[str | None, str | None]:
+        """``(sync token, IANA zone of calendar-timezone)`` of the collection, as asked for."""
+        body = _collection_body(self.quirks.sync_collection, self.zone_hint)
+        response = self.session.request("PROPFIND", self.url, body, depth=0)
         if response.status != 207:
             raise self.session.fail(response, "reading the calendar")
+        token = zone = None
         for item in response.parse_propfind():
             for key, value in item.properties.items():
-                if key.endswith("sync-token") and value:
-                    return str(value)
-        return None
+                if key.endswith("}sync-token") and value and self.quirks.sync_collection:
+                    token = str(value)
+                elif key.endswith("}calendar-timezone") and value and self.zone_hint:
+                    zone = _zone_name(str(getattr(value, "text", value)))
+        return token, zone
 
     def _sync(self, token: str) -> tuple[str | None, dict[str, str], list[str]] | None:
         """``(new token, {changed name: etag}, deleted names)``; ``None`` when refused."""
@@ -286,12 +318,12 @@ class CaldavConnector(Connector):
         deleted: list[str] = []
         for _ in range(_MAX_SYNC_PAGES):
             response = self.session.request("REPORT", self.url, _sync_body(token), depth=0)
-            if response.status in (400, 403, 404, 409, 412, 507) or response.status != 207:
+            if response.status != 207:  # 403 valid-sync-token, 409, 507 …: start again from a full read
                 return None
             answer = response.parse_sync_collection()
             for item in answer.changed:
                 name = _name_of(item.href)
-                if name and item.href.rstrip("/") != self.url.rstrip("/") and item.etag:
+                if name and not self._is_collection(item.href) and item.etag:
                     changed[name] = item.etag
                     if name in deleted:
                         deleted.remove(name)
@@ -421,6 +453,42 @@ class CaldavConnector(Connector):
 
 
 _REFUSED = object()
+
+
+_FOLD = re.compile(r"\r?\n[ \t]")
+_OWN_TAG = re.compile(r"^X-BALANCED-CALENDAR-ID(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)
+_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)
+
+
+def _base(data: str) -> str | None:
+    """The uid every instance of a resource starts with: its own-block tag, else its UID."""
+    text = _FOLD.sub("", data)
+    found = _OWN_TAG.search(text)
+    if found is None:
+        start = text.find("BEGIN:VEVENT")
+        found = _UID.search(text, start) if start >= 0 else None
+    return found.group(1).strip() if found else None
+
+
+def _tails(events: list[Event], base: str | None) -> list[str] | None:
+    """The instance uids of ``events`` without ``base``; ``None`` if one does not start with it."""
+    if not events:
+        return []
+    if base is None:
+        return None
+    tails = [e.uid[len(base):] for e in events]
+    if any(not e.uid.startswith(base) or (t and not t.startswith("/")) for e, t in zip(events, tails)):
+        return None
+    return sorted(tails)
+
+
+def _zone_name(vtimezone: str) -> str | None:
+    """The IANA name of the zone a ``calendar-timezone`` VTIMEZONE names (Windows names too)."""
+    from connectors._zones import to_zoneinfo
+
+    found = _TZID.search(vtimezone.replace("\r\n", "\n"))
+    zone = to_zoneinfo(found.group(1).strip('"')) if found else None
+    return getattr(zone, "key", None)
 
 
 def _order(tz: dt.tzinfo) -> Any:

@@ -78,6 +78,17 @@ class Calendar:
         status, _, _ = self._request("DELETE", self.url + name)
         assert status in (200, 204, 404), status
 
+    def set_zone(self, tzid: str) -> None:
+        """Set the collection's ``calendar-timezone`` (as Zimbra and Nextcloud clients do)."""
+        vtimezone = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTIMEZONE\r\n"
+                     f"TZID:{tzid}\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0700\r\nTZOFFSETTO:+0700\r\n"
+                     "DTSTART:19700101T000000\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n")
+        body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+                f"<D:set><D:prop><C:calendar-timezone>{vtimezone}</C:calendar-timezone></D:prop></D:set>"
+                "</D:propertyupdate>").encode()
+        status, _, _ = self._request("PROPPATCH", self.url, body)
+        assert status == 207, status
+
     def names(self) -> list[str]:
         """The resource names in the calendar (a Depth 1 PROPFIND)."""
         status, _, body = self._request("PROPFIND", self.url, b'<?xml version="1.0"?><propfind xmlns="DAV:">'

@@ -63,7 +63,8 @@ def test_audit_of_a_radicale_calendar_equals_the_audit_of_its_ics_file(tmp_path,
 
     # the store keeps no title, no address of others, no calendar path and no password
     raw = stored_bytes(tmp_path)
-    for secret in (b"budi@agency.go.id", calendar.username.encode(), calendar.password.encode(), b"/calendar/"):
+    for secret in (b"budi@agency.go.id", calendar.username.encode(), calendar.password.encode(), b"/calendar/",
+                   b"rapat-anggaran-2026", b"lembur-laporan", b"Ruang Rapat"):
         assert secret not in raw, secret
     db = sqlite3.connect(tmp_path / "state" / "state.sqlite3")
     assert db.execute("SELECT DISTINCT calendar FROM events").fetchall() == [("caldav",)]

@@ -85,7 +85,20 @@ class TestCaldavReadOnly(ConnectorContract):
         return connect(calendar, allow_write=False)
 
 
-class TestCaldavSyncCollection(ChangesContract, WritesContract):
+class MovedAway:
+    """Beyond the shared contract: an event moved out of the window is reported removed."""
+
+    def test_an_event_moved_out_of_the_window_is_removed(self, backend):
+        state = self.first(backend)
+        backend.move("meeting-accepted", dt.datetime(2027, 2, 1, 9, tzinfo=JAKARTA),
+                     dt.datetime(2027, 2, 1, 10, tzinfo=JAKARTA))
+        changes = backend.connector().read_changes(WINDOW, JAKARTA, state)
+        assert not changes.full and changes.removed == ("meeting-accepted",) and changes.upserts == ()
+        again = backend.connector().read_changes(WINDOW, JAKARTA, changes.state)
+        assert again.empty
+
+
+class TestCaldavSyncCollection(MovedAway, ChangesContract, WritesContract):
     @pytest.fixture()
     def backend(self, radicale: RadicaleServer, calendar: Calendar) -> RadicaleBackend:  # noqa: F811
         return RadicaleBackend(radicale, calendar, "radicale")
@@ -106,7 +119,7 @@ class TestCaldavSyncCollection(ChangesContract, WritesContract):
         assert connector.requests == 1
 
 
-class TestCaldavEtags(ChangesContract, WritesContract):
+class TestCaldavEtags(MovedAway, ChangesContract, WritesContract):
     """The Zimbra row: changes found by comparing the window's etags with the last read."""
 
     @pytest.fixture()
@@ -118,7 +131,7 @@ class TestCaldavEtags(ChangesContract, WritesContract):
         state = self.first(backend)
         backend.add(SpecEvent("added-later", dt.datetime(2026, 12, 17, 13, tzinfo=JAKARTA),
                               dt.datetime(2026, 12, 17, 14, tzinfo=JAKARTA)))
-        stale = state.replace('{"v":1,', '{"v":0,', 1)
+        stale = state.replace('{"v":2,', '{"v":1,', 1)
         changes = backend.connector().read_changes(WINDOW, JAKARTA, stale)
         assert changes.full and {"meeting-accepted", "added-later"} <= {e.uid for e in changes.upserts}
 

@@ -126,3 +126,17 @@ def test_a_series_too_dense_to_expand_is_left_out_and_reported_not_hidden(calend
     events = reader.read(DECEMBER, JAKARTA)
     assert events and "broken-1" not in {e.uid.split("/")[0] for e in events}
     assert len(reader.skipped) == 1 and "Rahasia" not in reader.skipped[0].public
+
+
+@pytest.mark.parametrize(("kind", "tzid", "expected"), [("radicale", "Asia/Makassar", "Asia/Makassar"),
+                                                        ("zimbra", "Tokyo Standard Time", "Asia/Tokyo")])
+def test_a_full_read_reports_the_calendars_own_zone_when_asked(calendar, kind, tzid, expected):  # noqa: F811
+    calendar.set_zone(tzid)
+    session = DavSession(calendar.url, calendar.username, calendar.password)
+    hinted = CaldavConnector(session, calendar.url, quirks=quirks_for(kind), zone_hint=True)
+    first = hinted.read_changes(DECEMBER, JAKARTA, None)
+    assert first.zone == expected
+    assert hinted.read_changes(DECEMBER, JAKARTA, first.state).zone is None  # incremental: not looked up again
+    fixed = CaldavConnector(DavSession(calendar.url, calendar.username, calendar.password), calendar.url,
+                            quirks=quirks_for(kind), zone_hint=False)
+    assert fixed.read_changes(DECEMBER, JAKARTA, None).zone is None
