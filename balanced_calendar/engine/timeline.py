@@ -142,6 +142,15 @@ def _leave_days(cal: RangeCalendar, ev: EventArrays, live: np.ndarray, oof: np.n
     return on_leave
 
 
+def counted_mask(ev: EventArrays, policy: Policy) -> np.ndarray:
+    """Which events are counted events (docs/rules.md): timed, live, busy or tentative, work, not too long."""
+    live = (ev.status != _CANCELLED) & (ev.response != _DECLINED)
+    show, kind = ev.show_as, ev.kind
+    return (~ev.all_day & live & ((show == _COUNTED_SHOW_AS[0]) | (show == _COUNTED_SHOW_AS[1]))
+            & (kind != _NOT_WORK_KINDS[0]) & (kind != _NOT_WORK_KINDS[1]) & (kind != _NOT_WORK_KINDS[2])
+            & (ev.end - ev.start <= policy.thresholds.max_event_hours * 3600) & (ev.end > ev.start))
+
+
 def build_timeline(ev: EventArrays, policy: Policy, *, zone: str, start: dt.date, end: dt.date,
                    person: str = "") -> Timeline:
     """Per-day figures and meeting pieces of the events ``ev`` over ``[start, end]`` in ``zone``.
@@ -156,10 +165,7 @@ def build_timeline(ev: EventArrays, policy: Policy, *, zone: str, start: dt.date
     timed = ~ev.all_day
     live = (ev.status != _CANCELLED) & (ev.response != _DECLINED)
     oof = (ev.show_as == _OOF) | (ev.kind == _OUT_OF_OFFICE)
-    show, kind = ev.show_as, ev.kind
-    counted = (timed & live & ((show == _COUNTED_SHOW_AS[0]) | (show == _COUNTED_SHOW_AS[1]))
-               & (kind != _NOT_WORK_KINDS[0]) & (kind != _NOT_WORK_KINDS[1]) & (kind != _NOT_WORK_KINDS[2])
-               & (ev.end - ev.start <= policy.thresholds.max_event_hours * 3600) & (ev.end > ev.start))
+    counted = counted_mask(ev, policy)
     meeting = counted & (ev.others >= 1)
 
     on_leave = _leave_days(cal, ev, live, oof, timed, policy.thresholds.leave_cover_share)
