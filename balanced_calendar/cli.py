@@ -523,6 +523,26 @@ def digest_cmd(config_path: Path, email: str, week: str, lang: str | None, previ
     sys.exit(code)
 
 
+@cli.command("report")
+@CONFIG_OPTION
+@click.option("--team", default=None, metavar="ID", help="The team (its members include its child teams').")
+@click.option("--org", is_flag=True, help="The organisation page over every team that passes the guards.")
+@click.option("--all", "all_groups", is_flag=True, help="Every team and the organisation page into --out DIR.")
+@click.option("--week", default=None, metavar="YYYY-Www", help="The ISO week (default: last week).")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the HTML (default: the service's).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="The file to write (default: print); with --all, a folder.")
+def report_cmd(config_path: Path, team: str | None, org: bool, all_groups: bool, week: str | None, fmt: str,
+               lang: str | None, out: Path | None) -> None:
+    """The anonymised team overload report of one ISO week (aggregates only, docs/reports.md)."""
+    from balanced_calendar.report.command import run as run_report
+
+    with _runtime(config_path) as rt:
+        code = run_report(rt, team, org, all_groups, week, fmt, lang, out, click.echo)
+    sys.exit(code)
+
+
 @cli.command()
 @CONFIG_OPTION
 @click.option("--person", "emails", multiple=True, help="Only this person (repeatable).")
