@@ -456,6 +456,7 @@ def people(config_path: Path, show_addresses: bool, person_email: str | None, di
 def status(config_path: Path, show_addresses: bool) -> None:
     """Per person: last successful sync and last error (and the next digest, once digests are sent)."""
     from balanced_calendar.enrollment import purpose_enabled
+    from balanced_calendar.report.jobs import next_report
     from balanced_calendar.service import next_digest
 
     from balanced_calendar.config import load_config
@@ -477,6 +478,7 @@ def status(config_path: Path, show_addresses: bool) -> None:
     with opened as rt:
         now = rt.clock()
         digests = purpose_enabled("weekly_digest")  # no digest column for a feature this version lacks
+        reports = purpose_enabled("anonymised_team_report")  # leaders: when their next team report goes out
         # On a shared store (several instances) also say which instance ran each person's last sync job.
         shared = bool(getattr(rt.store, "shared", False))
         rows = []
@@ -490,12 +492,16 @@ def status(config_path: Path, show_addresses: bool) -> None:
             if digests:
                 nd = next_digest(p, now) if _digest_on(rt, p) else None
                 row += (nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off',)
+            if reports:
+                nr = next_report(rt.config, p.email, now)
+                row += (nr.strftime('%a %Y-%m-%d %H:%M') if nr else '-',)
             if shared:
                 job = rt.store.last_job("sync", p.pseudonym)
                 who = (job.lease_owner and f"{job.lease_owner} (running)") or job.done_by if job else None
                 row += (who or "-",)
             rows.append(row + (error,))
         header = (("person", "last sync (UTC)") + (("next digest (local)",) if digests else ())
+                  + (("next team report (local)",) if reports else ())
                   + (("by instance",) if shared else ()) + ("last error",))
         for line in _columns(header, rows):
             click.echo(line)

@@ -75,6 +75,9 @@ class Service:
         from balanced_calendar.digest.jobs import deliver_outbox, digest_kind, digest_subjects
 
         kinds.append(digest_kind(config, self.environ, self.clock))
+        from balanced_calendar.report.jobs import report_kind, report_subjects
+
+        kinds.append(report_kind(config, self.environ, self.clock))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:
@@ -82,6 +85,8 @@ class Service:
                 def subjects(kind: JobKind) -> list[Subject]:
                     if kind.name == "digest":
                         return digest_subjects(rt)
+                    if kind.name == "report":
+                        return report_subjects(config)
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
                 shared = bool(getattr(rt.store, "shared", False))
