@@ -53,7 +53,8 @@ def trend_svg(report: dict[str, Any], lang: str) -> str:
     def xy(i: int, v: float) -> tuple[float, float]:
         return left + i * step, top + (height - top - bottom) * (1 - v / top_value)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" style="max-width: 100%; height: auto" role="img" '
              f'aria-label="{escape(say("trend.chart", lang))}">',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#555"/>',
              f'<text x="4" y="{top + 8}" font-size="10">{_h(top_value, lang)} h</text>',
