@@ -34,8 +34,9 @@ def write_all(rt: Runtime, year: int, week: int, out: Path, langs: tuple[str, ..
     label = week_label(year, week)
     now = rt.clock()
     org_page = out / file_name(ORG, label, "html", langs[0])
+    cache: dict = {}
     for group in [t.id for t in rt.config.teams] + [ORG]:
-        report = compose_report(rt.store, rt.config, rt.policy, group, year, week, now)
+        report = compose_report(rt.store, rt.config, rt.policy, group, year, week, now, cache)
         for lang in langs:
             (out / file_name(group, label, "html", lang)).write_text(render(report, "html", lang), encoding="utf-8")
         for fmt in ("json", "csv"):

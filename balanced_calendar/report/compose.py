@@ -58,8 +58,9 @@ def team_ids(config: Config) -> list[str]:
 
 
 def compose_report(store: Store, config: Config, policy: Policy, group: str, year: int, week: int,
-                   now: dt.datetime) -> dict[str, Any]:
-    """The report of team ``group`` (or :data:`ORG`) for ``year``-W``week``.
+                   now: dt.datetime, cache: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The report of team ``group`` (or :data:`ORG`) for ``year``-W``week``; ``cache`` keeps the
+    week plans between calls (:func:`~balanced_calendar.report.plan.plans`).
 
     Raises :class:`UserError` for an unknown team or a week that has not ended.
     """
@@ -68,7 +69,7 @@ def compose_report(store: Store, config: Config, policy: Policy, group: str, yea
         raise UserError(f"unknown team {group!r}", hint="one of: " + ", ".join(team_ids(config)) if config.teams
                         else "declare [[teams]] in the config")
     weeks = previous_weeks(year, week, config.reports.weeks_trend)
-    found = plans(store, config, policy, weeks, now)
+    found = plans(store, config, policy, weeks, now, cache)
     current = found[week_label(year, week)]
     entry = current["groups"].get(group)
     status, reason, other = _status(entry, k)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from balanced_calendar.config import Config
 from balanced_calendar.model import Policy, UserError
-from balanced_calendar.report.figures import covers_week, week_figures
+from balanced_calendar.report.figures import covers_week, person_weeks, week_figures
 from balanced_calendar.report.hours import after_hours_grid
 from balanced_calendar.store import PersonAudit, PersonRecord, Store
 from balanced_calendar.teams import differencing
@@ -71,20 +71,28 @@ def previous_weeks(year: int, week: int, count: int) -> list[tuple[int, int]]:
     return out
 
 
+def team_zones(config: Config) -> dict[str, str]:
+    """Every team's zone: the zone most of its members share (ties: the service's zone if among
+    them, else the first by name); the service's zone for a team without members."""
+    zone_of = {p.email: p.timezone for p in config.people}
+    out = {}
+    for team in config.teams:
+        zones: dict[str, int] = {}
+        for email in team.members:
+            if email in zone_of:
+                zones[zone_of[email]] = zones.get(zone_of[email], 0) + 1
+        if not zones:
+            out[team.id] = config.service.timezone
+            continue
+        best = max(zones.values())
+        tied = sorted(z for z, c in zones.items() if c == best)
+        out[team.id] = config.service.timezone if config.service.timezone in tied else tied[0]
+    return out
+
+
 def team_zone(config: Config, team_id: str) -> str:
-    """The zone a team's report runs in: the zone most of its members share (ties: the
-    service's zone if among them, else the first by name); the service's zone for an empty team."""
-    team = config.team(team_id)
-    zones: dict[str, int] = {}
-    for email in sorted(team.members if team else ()):
-        person = config.person(email)
-        if person is not None:
-            zones[person.timezone] = zones.get(person.timezone, 0) + 1
-    if not zones:
-        return config.service.timezone
-    best = max(zones.values())
-    tied = sorted(z for z, c in zones.items() if c == best)
-    return config.service.timezone if config.service.timezone in tied else tied[0]
+    """The zone of one team (see :func:`team_zones`)."""
+    return team_zones(config).get(team_id, config.service.timezone)
 
 
 @dataclass(frozen=True)
@@ -119,21 +127,24 @@ def stored_plan(store: Store, year: int, week: int) -> dict[str, Any] | None:
 def week_ended(config: Config, year: int, week: int, now: dt.datetime) -> bool:
     """Whether the week is over in every team's zone (and the service's)."""
     end = monday(year, week) + dt.timedelta(days=7)
-    zones = {config.service.timezone} | {team_zone(config, t.id) for t in config.teams}
+    zones = {config.service.timezone} | set(team_zones(config).values())
     return all(now.astimezone(load_zone(z)).date() >= end for z in zones)
 
 
 def plans(store: Store, config: Config, policy: Policy, weeks: Sequence[tuple[int, int]],
-          now: dt.datetime) -> dict[str, dict[str, Any]]:
+          now: dt.datetime, cache: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """The plans of ``weeks`` (by ISO week label), stored ones as they are, missing ones
-    computed in chronological order and stored.
+    computed in chronological order and stored. ``cache`` keeps plans between calls (one
+    command writing many reports reads each week once).
 
     Raises :class:`UserError` when one of the weeks has not ended yet.
     """
-    for year, week in weeks:
-        if not week_ended(config, year, week, now):
-            raise UserError(f"week {week_label(year, week)} has not ended yet: a team report covers a whole week",
-                            hint="ask for an earlier week, e.g. last week")
+    if cache is not None and all(week_label(y, w) in cache for y, w in weeks):
+        return {week_label(y, w): cache[week_label(y, w)] for y, w in weeks}
+    last = max(weeks)
+    if not week_ended(config, *last, now):
+        raise UserError(f"week {week_label(*last)} has not ended yet: a team report covers a whole week",
+                        hint="ask for an earlier week, e.g. last week")
     found: dict[str, dict[str, Any]] = {}
     missing = []
     for year, week in sorted(weeks):
@@ -150,6 +161,8 @@ def plans(store: Store, config: Config, policy: Policy, weeks: Sequence[tuple[in
             store.set_meta(_key(label), json.dumps(plan, sort_keys=True).encode(), overwrite=False)
             stored = store.get_meta(_key(label))  # another instance may have been first: theirs stands
             found[label] = json.loads(stored.decode()) if stored else plan
+    if cache is not None:
+        cache.update(found)
     return found
 
 
@@ -165,17 +178,26 @@ def _compute(store: Store, config: Config, policy: Policy,
     grids = _grids(store, policy, [by_pseudonym[p] for p in audits if p in by_pseudonym], first, last)
     tokens = {p: _token(store, p) for p in audits}
     email_pseudonym = {e: who.people[e].pseudonym for e in members}
+    mondays = [monday(y, w) for y, w in weeks]
+    table = person_weeks(list(audits.values()), mondays, focus_min_minutes=policy.thresholds.focus_min_minutes)
+    order = sorted(grids)
+    stacked = np.stack([grids[p] for p in order]) if order else np.zeros((0, (last - first).days + 1, 24), bool)
+    row_of = {p: i for i, p in enumerate(order)}
     out: dict[str, dict[str, Any]] = {}
-    for year, week in weeks:
+    for (year, week), start in zip(weeks, mondays):
         label = week_label(year, week)
-        start = monday(year, week)
-        contributing = {p for p, a in audits.items() if covers_week(a, start)}
-        before = monday(year, week) - dt.timedelta(days=7)
-        y0, w0, _ = before.isocalendar()
+        contributing = {p for p, a in audits.items() if covers_week(a, start) and p in row_of}
+        y0, w0, _ = (start - dt.timedelta(days=7)).isocalendar()
         previous = out.get(week_label(y0, w0)) or stored_plan(store, y0, w0)
         offset = (start - first).days
-        week_grids = {p: g[offset:offset + 7] for p, g in grids.items()}
-        out[label] = _plan_week(config, policy, label, start, audits, email_pseudonym, contributing, week_grids, tokens, previous, k)
+        week_table = table.xs(start.isoformat(), level="week") if contributing else table.iloc[0:0]
+
+        def figures(group: frozenset[str]) -> dict[str, Any]:
+            members_ = sorted(group)
+            rows = stacked[[row_of[p] for p in members_], offset:offset + 7].astype(np.int64)
+            return week_figures(week_table.loc[members_], rows, k=k)
+
+        out[label] = _plan_week(config, label, email_pseudonym, contributing, tokens, previous, k, figures)
     return out
 
 
@@ -191,12 +213,11 @@ def _grids(store: Store, policy: Policy, people: Iterable[PersonRecord], first: 
     return out
 
 
-def _plan_week(config: Config, policy: Policy, label: str, start: dt.date, audits: dict[str, PersonAudit],
-               email_pseudonym: dict[str, str], contributing: set[str], grids: dict[str, np.ndarray],
-               tokens: dict[str, str], previous: dict[str, Any] | None, k: int) -> dict[str, Any]:
+def _plan_week(config: Config, label: str, email_pseudonym: dict[str, str], contributing: set[str],
+               tokens: dict[str, str], previous: dict[str, Any] | None, k: int,
+               figures: Callable[[frozenset[str]], dict[str, Any]]) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     published: dict[str, frozenset[str]] = {}
-    focus_min = policy.thresholds.focus_min_minutes
     for team in config.teams:
         present = frozenset(email_pseudonym[e] for e in team.members if e in email_pseudonym
                             and email_pseudonym[e] in contributing)
@@ -211,9 +232,7 @@ def _plan_week(config: Config, policy: Policy, label: str, start: dt.date, audit
                 entry.update(status="suppressed", reason="differencing", other=other, members=None)
             else:
                 published[team.id] = cohort
-                entry.update(status="published", members=len(cohort),
-                             figures=week_figures([audits[p] for p in sorted(cohort)], grids, start,
-                                                  focus_min_minutes=focus_min, k=k))
+                entry.update(status="published", members=len(cohort), figures=figures(cohort))
         groups[team.id] = entry
     org = frozenset().union(*published.values()) if published else frozenset()
     entry = {"teams": sorted(published)}
@@ -225,9 +244,7 @@ def _plan_week(config: Config, policy: Policy, label: str, start: dt.date, audit
             entry.update(status="suppressed", reason="differencing",
                          other=clash.first if clash.second == ORG else clash.second, members=None)
         else:
-            entry.update(status="published", members=len(org),
-                         figures=week_figures([audits[p] for p in sorted(org)], grids, start,
-                                              focus_min_minutes=focus_min, k=k))
+            entry.update(status="published", members=len(org), figures=figures(org))
     groups[ORG] = entry
     return {"week": label, "k": k, "groups": groups}
 
