@@ -459,6 +459,7 @@ def people(config_path: Path, show_addresses: bool, person_email: str | None, di
 def status(config_path: Path, show_addresses: bool) -> None:
     """Per person: last successful sync and last error (and the next digest, once digests are sent)."""
     from balanced_calendar.enrollment import purpose_enabled
+    from balanced_calendar.report.jobs import next_report
     from balanced_calendar.service import next_digest
 
     from balanced_calendar.config import load_config
@@ -480,6 +481,7 @@ def status(config_path: Path, show_addresses: bool) -> None:
     with opened as rt:
         now = rt.clock()
         digests = purpose_enabled("weekly_digest")  # no digest column for a feature this version lacks
+        reports = purpose_enabled("anonymised_team_report")  # leaders: when their next team report goes out
         # On a shared store (several instances) also say which instance ran each person's last sync job.
         shared = bool(getattr(rt.store, "shared", False))
         rows = []
@@ -493,12 +495,16 @@ def status(config_path: Path, show_addresses: bool) -> None:
             if digests:
                 nd = next_digest(p, now) if _digest_on(rt, p) else None
                 row += (nd.strftime('%a %Y-%m-%d %H:%M') if nd else 'off',)
+            if reports:
+                nr = next_report(rt.config, p.email, now)
+                row += (nr.strftime('%a %Y-%m-%d %H:%M') if nr else '-',)
             if shared:
                 job = rt.store.last_job("sync", p.pseudonym)
                 who = (job.lease_owner and f"{job.lease_owner} (running)") or job.done_by if job else None
                 row += (who or "-",)
             rows.append(row + (error,))
         header = (("person", "last sync (UTC)") + (("next digest (local)",) if digests else ())
+                  + (("next team report (local)",) if reports else ())
                   + (("by instance",) if shared else ()) + ("last error",))
         for line in _columns(header, rows):
             click.echo(line)
@@ -523,6 +529,26 @@ def digest_cmd(config_path: Path, email: str, week: str, lang: str | None, previ
 
     with _runtime(config_path) as rt:
         code = run_digest(rt, email, week, lang, preview, send, click.echo)
+    sys.exit(code)
+
+
+@cli.command("report")
+@CONFIG_OPTION
+@click.option("--team", default=None, metavar="ID", help="The team (its members include its child teams').")
+@click.option("--org", is_flag=True, help="The organisation page over every team that passes the guards.")
+@click.option("--all", "all_groups", is_flag=True, help="Every team and the organisation page into --out DIR.")
+@click.option("--week", default=None, metavar="YYYY-Www", help="The ISO week (default: last week).")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the HTML (default: the service's).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="The file to write (default: print); with --all, a folder.")
+def report_cmd(config_path: Path, team: str | None, org: bool, all_groups: bool, week: str | None, fmt: str,
+               lang: str | None, out: Path | None) -> None:
+    """The anonymised team overload report of one ISO week (aggregates only, docs/reports.md)."""
+    from balanced_calendar.report.command import run as run_report
+
+    with _runtime(config_path) as rt:
+        code = run_report(rt, team, org, all_groups, week, fmt, lang, out, click.echo)
     sys.exit(code)
 
 

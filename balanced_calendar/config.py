@@ -267,8 +267,8 @@ class ReportsConfig(SettingsModel):
     @field_validator("k")
     @classmethod
     def _k(cls, value: int) -> int:
-        if value < 2:
-            raise ValueError("must be at least 2 (a team of one is a person)")
+        if value < DEFAULT_K:
+            raise ValueError(f"must be at least {DEFAULT_K}: k can be raised, never lowered below the default")
         return value
 
 

@@ -16,7 +16,7 @@ from connectors.plugin import Enrolled, EnrollInput, Provider
 log = logging.getLogger(__name__)
 
 #: The version of the consent text below; bump it whenever the text or the enabled purposes change.
-CONSENT_VERSION = "2026-12-v3"
+CONSENT_VERSION = "2026-12-v4"
 
 READ_SCOPES = ("calendar.events.read",)
 WRITE_SCOPES = ("calendar.events.write.own_blocks",)
@@ -47,10 +47,10 @@ PURPOSE_LIST: tuple[Purpose, ...] = (
         "id": "mengirim ringkasan keseimbangan mingguan kepada Anda",
         "en": "email you a weekly balance digest",
     }, enabled=True),
-    Purpose("anonymised_team_report", {  # planned: the team report switches this on
+    Purpose("anonymised_team_report", {
         "id": "menyusun laporan tim yang dianonimkan (hanya agregat, tim kurang dari {k} orang tidak dilaporkan)",
         "en": "build anonymised team reports (aggregates only; teams under {k} people are never reported)",
-    }, enabled=False),
+    }, enabled=True),
     Purpose("focus_and_recovery_blocks", {}, enabled=True, protect_only=True),  # WRITE_TEXT names it
 )
 

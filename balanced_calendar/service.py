@@ -78,6 +78,9 @@ class Service:
         from balanced_calendar.planner.jobs import plan_kind, plan_subjects
 
         kinds.append(plan_kind(config, self.environ, self.clock))
+        from balanced_calendar.report.jobs import report_kind, report_subjects
+
+        kinds.append(report_kind(config, self.environ, self.clock))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:
@@ -87,6 +90,8 @@ class Service:
                         return digest_subjects(rt)
                     if kind.name == "plan":
                         return plan_subjects(rt)
+                    if kind.name == "report":
+                        return report_subjects(config)
                     return [Subject(p.pseudonym, p.timezone) for p in rt.store.list_people()]
 
                 shared = bool(getattr(rt.store, "shared", False))

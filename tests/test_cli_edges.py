@@ -142,16 +142,15 @@ def test_consent_and_status_promise_only_what_this_version_does(tmp_path):
     text = proc.stdout.lower()
     assert "measure workload" in text and "menghitung beban kerja" in text
     assert "weekly balance digest" in text and "ringkasan keseimbangan mingguan" in text  # served
-    for promise in ("team report", "laporan tim"):  # not served by this version
-        assert promise not in text, promise
+    assert "anonymised team reports" in text and "laporan tim yang dianonimkan" in text  # served
     with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as conn:
         purposes, version = conn.execute("SELECT purposes, text_version FROM consents").fetchone()
-    assert json.loads(purposes) == ["workload_audit", "weekly_digest"]
-    assert version == CONSENT_VERSION not in ("2026-11-v1", "2026-12-v2")
+    assert json.loads(purposes) == ["workload_audit", "weekly_digest", "anonymised_team_report"]
+    assert version == CONSENT_VERSION not in ("2026-11-v1", "2026-12-v2", "2026-12-v3")
 
     status = cli("status", "--config", str(config))
     assert status.returncode == 0 and "next digest" in status.stdout.lower()
-    assert "team report" not in status.stdout.lower()
+    assert "next team report" in status.stdout.lower()
 
 
 def test_a_purpose_is_switched_on_in_one_place(monkeypatch):

@@ -497,7 +497,7 @@ def test_differencing_teams_are_refused(tmp_path: Path) -> None:
 def test_differencing_uses_the_configured_k_and_allows_identical_sets(tmp_path: Path) -> None:
     base = """
         [reports]
-        k = 3
+        k = 6
 
         [[teams]]
         id = "all"
@@ -511,11 +511,11 @@ def test_differencing_uses_the_configured_k_and_allows_identical_sets(tmp_path: 
         parent = "ops"
 
         """
-    # all = ops = sre: identical aggregates reveal nobody; all − ops differs by 3 = k: allowed.
-    path = write(tmp_path, base + people(5, "sre") + people(3, "all", start=5))
+    # all = ops = sre: identical aggregates reveal nobody; all − ops differs by 6 = k: allowed.
+    path = write(tmp_path, base + people(5, "sre") + people(6, "all", start=5))
     config = load_config(path)
     sizes = {t.id: len(t.members) for t in config.teams}
-    assert sizes == {"all": 8, "ops": 5, "sre": 5}
+    assert sizes == {"all": 11, "ops": 5, "sre": 5}
     path = write(tmp_path, base + people(5, "sre") + people(2, "all", start=5))
     assert paths(path) == ["teams[1]", "teams[2]"]  # ops and sre both differ from all by 2
 

@@ -54,6 +54,8 @@ class DemoRun:
     k: int = DEFAULT_K
     #: one person's digest preview (every digest is in the Maildir outbox and the preview folder)
     preview: Path | None = None
+    #: the organisation page of the team reports (every team's report is beside it)
+    org_page: Path | None = None
 
 
 def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
@@ -121,8 +123,28 @@ def run_pipeline(out_dir: Path, *, start: dt.date, weeks: int, people: int) -> D
         t0 = time.perf_counter()
         preview = write_digests(rt, agency.end, out_dir / "digest-preview")
         seconds["digests"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        org_page = write_reports(rt, agency.end, out_dir / "reports")
+        seconds["reports"] = time.perf_counter() - t0
     return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path,
-                   k=config.reports.k, preview=preview)
+                   k=config.reports.k, preview=preview, org_page=org_page)
+
+
+def write_reports(rt: Any, last_day: dt.date, folder: Path) -> Path:
+    """Every team's report of the period's last ISO week and the organisation page (HTML in both
+    languages, JSON, CSV) into ``folder``, and each report mailed to its team's leaders through the
+    outbox, as the service does on Monday 08:00; returns the organisation page."""
+    from balanced_calendar.digest.jobs import deliver_outbox
+    from balanced_calendar.report.command import write_all
+    from balanced_calendar.report.jobs import queue_reports
+
+    year, week, _ = last_day.isocalendar()
+    lang = rt.config.service.language
+    page = write_all(rt, year, week, folder, (lang, "en" if lang == "id" else "id"))
+    for team in rt.config.teams:
+        queue_reports(rt, team.id, year, week)
+    deliver_outbox(rt)
+    return page
 
 
 def write_digests(rt: Any, last_day: dt.date, folder: Path) -> Path | None:
@@ -237,6 +259,8 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         f"  config     {_shown(run.config_path)}  (state in {_shown(run.state_dir)}/, vault key {out / 'vault-key'})",
         f"  digests    {out / 'outbox'}/new/  (Maildir, one per person) and {out / 'digest-preview'}/",
         f"  open one   {_shown(run.preview) if run.preview else '-'}",
+        f"  team reports {out / 'reports'}/  (every team: HTML in both languages, JSON, CSV; mailed to leaders)",
+        f"  organisation page {_shown(run.org_page) if run.org_page else '-'}",
         "",
         "Try one person (from the store, or straight from their ICS file):",
         f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "

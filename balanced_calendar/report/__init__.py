@@ -1,0 +1,1 @@
+"""Anonymised team overload reports for leaders (docs/reports.md, docs/privacy.md)."""
