@@ -80,7 +80,7 @@ class Service:
         kinds.append(plan_kind(config, self.environ, self.clock))
         from balanced_calendar.report.jobs import report_kind, report_subjects
 
-        kinds.append(report_kind(config, self.environ, self.clock))
+        kinds.append(report_kind(config, self.environ, self.clock, isolated=True))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
 
         def tick(stop_event: threading.Event) -> None:

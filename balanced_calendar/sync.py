@@ -221,6 +221,28 @@ def _follow_zone_hint(rt: Runtime, person: PersonRecord, zone: str | None) -> Pe
     return moved
 
 
+#: per address, what this process last audited after a sync: (change token, window start and
+#: end, zone, policy object). The daemon re-syncs unchanged calendars every few minutes; when
+#: the token, window, zone and policy (a reload makes a new object) are the same, the stored
+#: events are the ones already audited and the audit is skipped. A crash between events and
+#: audit leaves an older token here, and another instance's sync stores a different token:
+#: both re-audit.
+_AUDITED: dict[str, tuple[object, ...]] = {}
+_AUDITED_LOCK = threading.Lock()
+
+
+def _audit_current(email: str, key: tuple[object, ...]) -> bool:
+    with _AUDITED_LOCK:
+        seen = _AUDITED.get(email)
+    return seen is not None and len(seen) == len(key) and all(
+        a is b if i == len(key) - 1 else a == b for i, (a, b) in enumerate(zip(seen, key)))
+
+
+def _remember_audit(email: str, key: tuple[object, ...]) -> None:
+    with _AUDITED_LOCK:
+        _AUDITED[email] = key
+
+
 def _window_of(rt: Runtime, person: PersonRecord,
                now: dt.datetime) -> tuple[dt.date, dt.date, dt.tzinfo, dt.datetime, dt.datetime]:
     """The person's sync window: local first and last date, zone, and its bounds as instants."""
@@ -263,18 +285,25 @@ def sync_person(rt: Runtime, person: PersonRecord, parsers: Executor | None = No
         if changes.full:
             count = rt.store.replace_events(person.email, calendar, w_start, w_end, changes.upserts, state)
         elif changes.empty:
-            count = 0  # nothing changed: the stored events stand as they are, no event write
+            # nothing changed: the stored events stand as they are, no event write; the state
+            # row still records this good sync (and clears an earlier error)
+            rt.store.set_sync_state(state)
+            count = 0
         else:
             rt.store.apply_changes(person.email, calendar, changes.upserts, changes.removed, state)
             count = len(changes.upserts)
         # Audit what the store holds (all of the person's calendars, minimised), so the
         # figures saved here are the ones `audit --person` and later reports recompute. Done
-        # even when nothing changed: a crash may have come between the events and the audit,
-        # and the policy may have been reloaded.
-        stored = rt.store.load_event_columns(person.email, w_start, w_end)
-        result = audit_columns(stored, rt.policy, zone=person.timezone, start=start, end=end,
-                               person=person.pseudonym)
-        rt.store.save_audit(person.email, result)
+        # even when nothing changed, unless this process audited exactly these stored events
+        # already (see _audit_current): a crash may have come between the events and the
+        # audit, and the policy may have been reloaded.
+        audited = (changes.state, w_start, w_end, person.timezone, rt.policy)
+        if not (changes.empty and _audit_current(person.email, audited)):
+            stored = rt.store.load_event_columns(person.email, w_start, w_end)
+            result = audit_columns(stored, rt.policy, zone=person.timezone, start=start, end=end,
+                                   person=person.pseudonym)
+            rt.store.save_audit(person.email, result)
+            _remember_audit(person.email, audited)
         rt.store.record_run(person.email, "sync", True, None, now)
         log.info("synced %s: %s", person.pseudonym,
                  f"{count} events" if changes.full else f"{len(changes.upserts)} changed, {len(changes.removed)} removed")

@@ -176,3 +176,25 @@ def test_wrong_vault_key_is_a_clear_error_and_changes_nothing(site):
 def test_unknown_connector_at_enroll_is_explained(site):
     proc = cli("enroll", "--config", str(site / "config.toml"), "--provider", "google", "--email", "x@agency.go.id", "--yes")
     assert proc.returncode == 2 and "google" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_good_sync_of_an_unchanged_calendar_clears_the_last_error(site, tmp_path):
+    """A failed sync then a good one that finds nothing changed: status must not keep the error."""
+    calendar = tmp_path / "rina.ics"
+    calendar.write_bytes(EXAMPLE_ICS.read_bytes())
+    config = site / "config.toml"
+    config.write_text(config.read_text().replace(str(EXAMPLE_ICS), str(calendar)))
+    assert cli("enroll", "--config", str(config), "--provider", "ics", "--email", RINA, "--yes").returncode == 0
+    assert cli("sync", "--config", str(config)).returncode == 0
+
+    calendar.write_bytes((FIXTURES / "ics" / "malformed_html_login_page.ics").read_bytes())
+    assert cli("sync", "--config", str(config)).returncode == 1
+    failed = [line for line in cli("status", "--config", str(config)).stdout.splitlines() if line.startswith("p-")]
+    assert len(failed) == 1 and len(failed[0].split()) > 7, failed  # the error is in the last column
+
+    calendar.write_bytes(EXAMPLE_ICS.read_bytes())  # fixed: the same events as the first sync
+    again = cli("sync", "--config", str(config))
+    assert again.returncode == 0 and "synced 1/1" in again.stdout, again.stdout + again.stderr
+    healed = [line for line in cli("status", "--config", str(config)).stdout.splitlines() if line.startswith("p-")]
+    # person, last sync (date, time), next digest (day, date, time), next report (day, date, time): no error
+    assert len(healed) == 1 and len(healed[0].split()) == 9, healed

@@ -120,15 +120,30 @@ def report_subjects(config: Config) -> list[Subject]:
     return [Subject(t.id, team_zone(config, t.id)) for t in config.teams if t.leaders]
 
 
-def report_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime]) -> JobKind:
-    """The ``report`` job kind for :class:`~balanced_calendar.service.Service`."""
+def _reports_at(config: Config, environ: Mapping[str, str], now: dt.datetime,
+                subjects: Sequence[Subject], stop: threading.Event | None = None) -> dict[str, str]:
+    """Queue and send the due team reports of ``subjects`` as of ``now`` (runs in a child process)."""
     from balanced_calendar.digest.jobs import deliver_outbox
 
+    with open_runtime(config, environ=environ, clock=lambda: now) as rt:
+        failed = run_reports(rt, subjects, stop or threading.Event())
+        deliver_outbox(rt)
+    return failed
+
+
+def report_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime], *,
+                isolated: bool = False) -> JobKind:
+    """The ``report`` job kind for :class:`~balanced_calendar.service.Service`.
+
+    ``isolated``: aggregate and render in a child process that exits afterwards (the daemon),
+    so a Monday's cross-person tables never stay in the service's memory.
+    """
     def handle(subjects: Sequence[Subject], stop: threading.Event) -> dict[str, str]:
-        with open_runtime(config, environ=environ, clock=clock) as rt:
-            failed = run_reports(rt, subjects, stop)
-            deliver_outbox(rt)
-        return failed
+        if isolated:
+            from balanced_calendar.isolate import run_in_child
+
+            return run_in_child(_reports_at, config, dict(environ), clock(), list(subjects))
+        return _reports_at(config, environ, clock(), subjects, stop)
 
     handler: Handler = handle
     return JobKind("report", WHEN, handler)
