@@ -24,6 +24,7 @@ import pandas as pd
 
 from balanced_calendar.config import load_config
 from balanced_calendar.demo.agency import DemoAgency, generate_agency
+from balanced_calendar.demo.blocks import BlockFigures, write_block_files
 from balanced_calendar.enrollment import EnrollRequest, enroll
 from balanced_calendar.model import Finding, Policy
 from balanced_calendar.runtime import open_runtime
@@ -54,6 +55,8 @@ class DemoRun:
     k: int = DEFAULT_K
     #: one person's digest preview (every digest is in the Maildir outbox and the preview folder)
     preview: Path | None = None
+    #: the planner's blocks, as if everyone had ``protect = true`` (``<out>/blocks/``)
+    blocks: BlockFigures | None = None
 
 
 def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
@@ -121,8 +124,11 @@ def run_pipeline(out_dir: Path, *, start: dt.date, weeks: int, people: int) -> D
         t0 = time.perf_counter()
         preview = write_digests(rt, agency.end, out_dir / "digest-preview")
         seconds["digests"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        blocks = write_block_files(rt, agency.start, agency.end, out_dir / "blocks")
+        seconds["blocks"] = time.perf_counter() - t0
     return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path,
-                   k=config.reports.k, preview=preview)
+                   k=config.reports.k, preview=preview, blocks=blocks)
 
 
 def write_digests(rt: Any, last_day: dt.date, folder: Path) -> Path | None:
@@ -221,6 +227,14 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         lines.append(f"  {team.id:<26} {team.timezone:<15} {len(members):>7} "
                      f"{sub['after_hours_minutes'].median() / 60:>12.1f} {sub['meeting_minutes'].median() / 60:>13.1f} "
                      f"{streak / len(members):>21.0%}")
+    if run.blocks is not None:
+        q1, median, q3 = run.blocks.focus_hours
+        lines += ["", "Focus and recovery blocks (planned as if everyone had protect = true; "
+                      "written to ICS files, no calendar changed):",
+                  f"  focus time protected per person and week: {median:.1f} h   (IQR {q1:.1f}–{q3:.1f} h; "
+                  f"{run.blocks.people} people x {run.blocks.weeks} weeks)",
+                  f"  recovery blocks {run.blocks.recovery_blocks}, short breaks after back-to-back meetings "
+                  f"{run.blocks.breaks}"]
     example = agency.people[0]
     summary_path = out_dir / "summary.json"
     summary_path.write_text(json.dumps({
@@ -228,6 +242,8 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         "findings": {rule: sum(1 for r in results.values() for f in r.findings if f.rule == rule) for rule in RULE_IDS},
         "seconds": {k: round(v, 3) for k, v in run.seconds.items()},
         "sync_failures": len(run.sync.failed),
+        **({} if run.blocks is None else {"focus_hours_per_person_week": dict(zip(
+            ("q1", "median", "q3"), (round(v, 1) for v in run.blocks.focus_hours)))}),
     }, indent=2) + "\n", encoding="utf-8")
     lines += [
         "",
@@ -237,6 +253,8 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         f"  config     {_shown(run.config_path)}  (state in {_shown(run.state_dir)}/, vault key {out / 'vault-key'})",
         f"  digests    {out / 'outbox'}/new/  (Maildir, one per person) and {out / 'digest-preview'}/",
         f"  open one   {_shown(run.preview) if run.preview else '-'}",
+        *([f"  blocks     {out / 'blocks'}/  (one ICS per person: import or subscribe in a calendar app)"]
+          if run.blocks is not None else []),
         "",
         "Try one person (from the store, or straight from their ICS file):",
         f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "
