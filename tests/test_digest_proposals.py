@@ -65,3 +65,11 @@ def test_a_proposal_falls_in_the_week_ahead_never_on_a_day_already_gone(tmp_path
     store, person = make_store(tmp_path / "data", week, start="2026-12-14")
     assert [(p.kind, p.date) for p in digest_for(store, person, "en").proposals] == [
         ("recovery_leave", dt.date(2026, 12, 21))]
+
+
+def test_a_proposal_skips_the_idul_fitri_holidays(tmp_path):
+    # Saturday work on 21 March 2026; Monday 23 and Tuesday 24 are cuti bersama of Idul Fitri
+    saturday = [ev("2026-03-21", "09:00", "12:00")]
+    store, person = make_store(tmp_path / "data", saturday, start="2026-03-16", end="2026-03-22")
+    assert [(p.kind, p.date) for p in digest_for(store, person, "en", week=(2026, 12)).proposals] == [
+        ("meeting_free_day", dt.date(2026, 3, 25))]

@@ -168,6 +168,15 @@ def _windows(policy: Policy, zone: str, start: dt.date, end: dt.date) -> dict[dt
             for i, d in enumerate(cal.dates)}
 
 
+def _workdays(policy: Policy, zone: str, first: dt.date, days: int) -> list[dt.date]:
+    """The policy's workdays (workweek, not a holiday) among ``days`` days from ``first``."""
+    from balanced_calendar.engine.calendar import range_calendar
+
+    cal = range_calendar(policy, zone, first, first + dt.timedelta(days=days - 1))
+    return [d for d, work, off in zip(cal.dates, cal.in_workweek.tolist(), cal.is_holiday.tolist())
+            if work and not off]
+
+
 def _leader_example(store: Store, person: PersonRecord, policy: Policy, zone: str, start: dt.date,
                     end: dt.date) -> LeaderExample:
     tz = load_zone(zone)
@@ -241,8 +250,7 @@ def compose(store: Store, person: PersonRecord, policy: Policy, year: int, week:
     blocks = tuple(Block(b.date, f"{b.start.astimezone(tz):%H:%M}", f"{b.end.astimezone(tz):%H:%M}", b.kind)
                    for b in store.own_blocks(person.email, next_start, next_end) if b.state == "active")
     sent_on = end + dt.timedelta(days=1)  # the Monday the digest goes out
-    ahead = _windows(policy, zone, sent_on, sent_on + dt.timedelta(days=PROPOSAL_DAYS - 1))
-    proposals = proposals_from(findings, [d for d, (w0, w1, *_rest) in ahead.items() if w1 > w0])
+    proposals = proposals_from(findings, _workdays(policy, zone, sent_on, PROPOSAL_DAYS))
     return Digest(
         key=digest_key(person.pseudonym, year, week), email=person.email, pseudonym=person.pseudonym,
         lang=lang, zone=zone, year=year, week=week, start=start, end=end, days=tuple(days),
