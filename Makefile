@@ -20,6 +20,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_service.py
+	$(BIN)/python bench/bench_planner.py
 
 clean:
 	rm -rf $(VENV) balanced-calendar-demo .pytest_cache

@@ -387,11 +387,12 @@ def enroll(config_path: Path, provider: str, email: str, calendar: str | None, z
 @click.option("--reason", default="consent withdrawn", show_default=True)
 def unenroll(config_path: Path, email: str, reason: str) -> None:
     """Withdraw a person: remove their future blocks and erase all their data."""
-    from balanced_calendar.enrollment import unenroll as do_unenroll
+    from balanced_calendar.enrollment import withdraw, withdrawal_report
 
     with _runtime(config_path) as rt:
-        pseudonym = do_unenroll(rt, email, reason=reason)
-    click.echo(f"erased everything of {pseudonym}; only a pseudonymous erasure record remains")
+        done = withdraw(rt, email, reason=reason)
+    for line in withdrawal_report(done, email=email, config=str(config_path)):
+        click.echo(line)
 
 
 def _digest_on(rt, person) -> bool:  # type: ignore[no-untyped-def]

@@ -569,6 +569,21 @@ def _keys(model: type[SettingsModel]) -> dict[str, int]:
             if name not in model.injected}
 
 
+def _nested(model: type[SettingsModel], loc: tuple[str | int, ...]) -> type[SettingsModel] | None:
+    """The settings model of the table at ``loc`` inside ``model`` (``None``: ``model`` itself)."""
+    inner: type[SettingsModel] | None = None
+    for part in loc:
+        field_info = (inner or model).model_fields.get(str(part))
+        if field_info is None:
+            return inner
+        found = [t for t in (field_info.annotation, *get_args(field_info.annotation))
+                 if isinstance(t, type) and issubclass(t, SettingsModel)]
+        if not found:
+            return inner
+        inner = found[0]
+    return inner
+
+
 def _unknown_key(key: str, allowed: Mapping[str, int] | tuple[str, ...]) -> str:
     if _SECRET_KEY.search(key):
         instead = f"{key}_file" if f"{key}_file" in allowed else "a *_file key"
@@ -638,8 +653,9 @@ class _Loader:
                     continue
                 reported.add(loc)
                 if error["type"] == "extra_forbidden":
-                    key = str(loc[0])
-                    found.append(((-1, written.get(key, 0)), _loc_path(path, loc), _unknown_key(key, keys)))
+                    key, inner = str(loc[-1]), _nested(model, loc[:-1])
+                    allowed = keys if inner is None else _keys(inner)
+                    found.append(((-1, written.get(str(loc[0]), 0)), _loc_path(path, loc), _unknown_key(key, allowed)))
                     continue
                 order = keys.get(str(loc[0]), len(keys)) if loc else len(keys)
                 found.extend(((order, 0), _loc_path(path, loc), message) for message in _messages(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -9,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from balanced_calendar.model import UserError
 from balanced_calendar.runtime import Runtime
-from balanced_calendar.store import ConsentRecord, PersonRecord
+from balanced_calendar.store import ConsentRecord, OwnBlock, PersonRecord
 from connectors import available, connector_class, provider
 from connectors.plugin import Enrolled, EnrollInput, Provider
 
@@ -208,35 +209,144 @@ def record(rt: Runtime, prepared: Prepared, result: Enrolled) -> PersonRecord:
     return stored
 
 
-def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> str:
-    """Withdraw: remove future own blocks where the connector can, then erase everything.
+#: how far ahead a withdrawal looks for own blocks in the calendar (the planner's horizon is
+#: 10 workdays; this leaves room for holidays, leave and a longer configured horizon)
+WITHDRAW_DAYS = 90
 
-    Returns the pseudonym kept in the erasure log, once the erasure is verified durable. An
-    address that was erased but whose erasure could not be completed (a full disk) is
-    finished. Raises ``NotEnrolled`` for an address neither enrolled nor erased, and
-    ``StoreError`` when the erasure did not happen or is not complete (the message says which).
+
+@dataclass(frozen=True)
+class LeftBlock:
+    """A future own block a withdrawal could not remove (times in the person's zone)."""
+
+    block_id: str
+    start: dt.datetime
+    end: dt.datetime
+    title: str | None
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What :func:`withdraw` did: the erasure always happened when this is returned."""
+
+    pseudonym: str
+    #: future own blocks deleted from the calendar
+    removed: int = 0
+    #: future own blocks the owner changed in their calendar: theirs now, left alone
+    kept_edited: int = 0
+    #: future own blocks still in the calendar because it could not be reached
+    left: tuple[LeftBlock, ...] = ()
+    #: why the calendar could not be reached (``None``: it could)
+    problem: str | None = None
+    #: the person's provider (for the retry command)
+    connector: str = ""
+
+
+def _remove_future_blocks(rt: Runtime, person: PersonRecord, now: dt.datetime) -> tuple[int, int, str | None,
+                                                                                       list[OwnBlock]]:
+    """Delete ``person``'s future own blocks from their calendar, found by tag (and the ones
+    the store remembers beyond the read). Returns ``(removed, kept edited, problem, left)``;
+    ``problem`` is set, and ``left`` lists the blocks known to remain, when the calendar
+    could not be reached or written."""
+    from balanced_calendar.model import BlockRef, Conflict, NotOurs, Window
+    from balanced_calendar.planner.reconcile import own_blocks_of
+    from balanced_calendar.timezones import load_zone
+
+    records = {b.block_id: b for b in rt.store.own_blocks(person.email) if b.end > now}
+    pending = [b for b in records.values() if b.start > now and b.state == "active"]
+    if not person.protect and not pending:
+        return 0, 0, None, []  # never allowed writes: the planner wrote nothing
+    removed = kept = 0
+    done: set[str] = set()
+    tz = load_zone(person.timezone)
+    try:
+        with rt.connector_for(person) as connector:
+            if connector.read_only:
+                raise UserError("the connector may not write to this calendar (protect = false)")
+            horizon = max([now + dt.timedelta(days=WITHDRAW_DAYS)] + [b.end for b in records.values()])
+            found = [f for f in own_blocks_of(connector.read(Window(now, horizon), tz), person.pseudonym)
+                     if f.start > int(now.timestamp())]
+            refs: list[tuple[str, BlockRef]] = []
+            for f in found:
+                record = records.get(f.block_id)
+                edited = record is not None and (record.state == "edited_by_user" or (
+                    int(record.start.timestamp()), int(record.end.timestamp()), record.title) != f.content)
+                if edited:
+                    kept += 1
+                    done.add(f.block_id)
+                else:
+                    refs.append((f.block_id, f.ref))
+            seen = {f.block_id for f in found}
+            refs += [(b.block_id, BlockRef(b.block_id, b.provider_id, b.etag)) for b in pending
+                     if b.block_id not in seen and b.provider_id]
+            for block_id, ref in refs:
+                try:
+                    connector.delete_block(ref)
+                    removed += 1
+                except (Conflict, NotOurs):
+                    kept += 1  # changed by its owner meanwhile: from then on it is theirs to keep
+                done.add(block_id)
+    except Exception as exc:  # noqa: BLE001 - an outage (or a broken connector) must never block erasure
+        problem = exc.public if isinstance(exc, UserError) else f"{type(exc).__name__}"
+        log.warning("withdrawal of %s: could not remove their blocks: %s", person.pseudonym, problem)
+        return removed, kept, problem, [b for b in pending if b.block_id not in done]
+    return removed, kept, None, []
+
+
+def withdraw(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> Withdrawal:
+    """Withdraw: remove the person's future own blocks from their calendar, then erase everything.
+
+    Only balanced-calendar's own blocks (found by their tag), only future ones, and not those
+    the owner changed in their calendar. When the calendar cannot be reached (an outage,
+    expired credentials), the erasure **still happens**: personal data is never kept
+    because a provider is down; the result lists the blocks left behind (``left``,
+    ``problem``) so the operator can have them removed by hand.
+
+    Raises ``NotEnrolled`` for an address neither enrolled nor erased, and ``StoreError``
+    when the erasure did not happen or is not complete (the message says which). An address
+    whose erasure could not be completed (a full disk) is finished.
     """
     from balanced_calendar.store import NotEnrolled
+    from balanced_calendar.timezones import load_zone
 
     try:
         person = rt.store.get_person(email)
     except NotEnrolled:
-        return rt.store.erase_person(email, reason, at=rt.clock())  # finishes, or NotEnrolled
+        return Withdrawal(rt.store.erase_person(email, reason, at=rt.clock()))  # finishes, or NotEnrolled
     now = rt.clock()
-    future = [b for b in rt.store.own_blocks(person.email) if b.start > now and b.state == "active"]
-    if future:
-        connector = rt.connector_for(person)
-        if not connector.read_only:
-            from balanced_calendar.model import BlockRef, Conflict, NotOurs
-
-            for block in future:
-                if not block.provider_id:
-                    continue
-                try:
-                    connector.delete_block(BlockRef(block.block_id, block.provider_id, block.etag))
-                except (Conflict, NotOurs):
-                    # the person edited it in their calendar: from then on it is theirs to keep
-                    log.info("left a block of %s that its owner changed", person.pseudonym)
+    removed, kept, problem, left = _remove_future_blocks(rt, person, now)
     pseudonym = rt.store.erase_person(person.email, reason, at=now)
-    log.info("erased %s (%s)", pseudonym, reason)
-    return pseudonym
+    log.info("erased %s (%s); removed %d future blocks%s", pseudonym, reason, removed,
+             f", {len(left)} left in the calendar" if problem else "")
+    tz = load_zone(person.timezone)
+    return Withdrawal(pseudonym, removed, kept, tuple(LeftBlock(b.block_id, b.start.astimezone(tz),
+                                                                b.end.astimezone(tz), b.title) for b in left),
+                      problem, person.connector)
+
+
+def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> str:
+    """:func:`withdraw`, returning the pseudonym kept in the erasure log."""
+    return withdraw(rt, email, reason=reason).pseudonym
+
+
+def withdrawal_report(done: Withdrawal, *, email: str, config: str) -> list[str]:
+    """What ``unenroll`` tells the operator: blocks removed, blocks left behind and how to
+    remove them (by hand, or by enrolling again and withdrawing once the calendar answers)."""
+    lines = []
+    if done.removed:
+        lines.append(f"removed {done.removed} future focus and recovery block(s) from their calendar")
+    if done.kept_edited:
+        lines.append(f"left {done.kept_edited} block(s) the person changed in their calendar: theirs now")
+    if done.problem is not None:
+        where = (f"these {len(done.left)} future block(s) stay in it:" if done.left
+                 else "it may still hold future blocks of balanced-calendar.")
+        lines.append(f"warning: could not reach their calendar ({done.problem}); the erasure went ahead "
+                     f"(personal data is never kept because a calendar is down), and {where}")
+        for block in done.left:
+            lines.append(f"  {block.start:%Y-%m-%d %H:%M}–{block.end:%H:%M}  {block.title or ''}  ({block.block_id})")
+        lines.append(f"  remove them by hand in the calendar app (their ids start with bc-{done.pseudonym}-, in "
+                     f"X-BALANCED-CALENDAR-ID or the provider's extended property), or once the calendar "
+                     f"answers: balanced-calendar enroll --config {config} --provider {done.connector} --email {email} "
+                     f"--protect, then "
+                     f"balanced-calendar unenroll --config {config} --email {email}")
+    lines.append(f"erased everything of {done.pseudonym}; only a pseudonymous erasure record remains")
+    return lines

@@ -727,3 +727,16 @@ def test_reports_k_changes_the_differencing_outcome(tmp_path: Path) -> None:
     assert problems(path) == [("teams[1]", "teams.all and teams.ops differ by 5 member(s); with k=7 a "
                                            "report pair would reveal individuals (make them differ by "
                                            "at least 7 people, or merge them)")]
+
+
+def test_unknown_key_in_a_persons_planner_table_lists_the_planner_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        [[people]]
+        email = "a@example.org"
+        connector = "ics"
+        calendar = "a.ics"
+        planner = { focus_minutes = 90 }
+        """)
+    msg = message(path, "people[0].planner.focus_minutes")
+    allowed = msg.split("allowed: ")[1].rstrip(")").split(", ")
+    assert allowed == ["focus", "focus_target_minutes", "focus_window", "google_auto_decline", "recovery"]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from balanced_calendar.config import load_config
 from balanced_calendar.demo.agency import DemoAgency, generate_agency
+from balanced_calendar.demo.blocks import BlockFigures, write_block_files
 from balanced_calendar.enrollment import EnrollRequest, enroll
 from balanced_calendar.model import Finding, Policy
 from balanced_calendar.runtime import open_runtime
@@ -56,6 +57,8 @@ class DemoRun:
     preview: Path | None = None
     #: the organisation page of the team reports (every team's report is beside it)
     org_page: Path | None = None
+    #: the planner's blocks, as if everyone had ``protect = true`` (``<out>/blocks/``)
+    blocks: BlockFigures | None = None
 
 
 def write_config(agency: DemoAgency, out_dir: Path, weeks: int) -> Path:
@@ -126,8 +129,11 @@ def run_pipeline(out_dir: Path, *, start: dt.date, weeks: int, people: int) -> D
         t0 = time.perf_counter()
         org_page = write_reports(rt, agency.end, out_dir / "reports")
         seconds["reports"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        blocks = write_block_files(rt, agency.start, agency.end, out_dir / "blocks")
+        seconds["blocks"] = time.perf_counter() - t0
     return DemoRun(agency, policy, results, report, seconds, config.service.state_dir, config_path,
-                   k=config.reports.k, preview=preview, org_page=org_page)
+                   k=config.reports.k, preview=preview, org_page=org_page, blocks=blocks)
 
 
 def write_reports(rt: Any, last_day: dt.date, folder: Path) -> Path:
@@ -243,6 +249,14 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         lines.append(f"  {team.id:<26} {team.timezone:<15} {len(members):>7} "
                      f"{sub['after_hours_minutes'].median() / 60:>12.1f} {sub['meeting_minutes'].median() / 60:>13.1f} "
                      f"{streak / len(members):>21.0%}")
+    if run.blocks is not None:
+        q1, median, q3 = run.blocks.focus_hours
+        lines += ["", "Focus and recovery blocks (planned as if everyone had protect = true; "
+                      "written to ICS files, no calendar changed):",
+                  f"  focus time protected per person and week: {median:.1f} h   (IQR {q1:.1f}–{q3:.1f} h; "
+                  f"{run.blocks.people} people x {run.blocks.weeks} weeks)",
+                  f"  recovery blocks {run.blocks.recovery_blocks}, short breaks after back-to-back meetings "
+                  f"{run.blocks.breaks}"]
     example = agency.people[0]
     summary_path = out_dir / "summary.json"
     summary_path.write_text(json.dumps({
@@ -250,6 +264,8 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         "findings": {rule: sum(1 for r in results.values() for f in r.findings if f.rule == rule) for rule in RULE_IDS},
         "seconds": {k: round(v, 3) for k, v in run.seconds.items()},
         "sync_failures": len(run.sync.failed),
+        **({} if run.blocks is None else {"focus_hours_per_person_week": dict(zip(
+            ("q1", "median", "q3"), (round(v, 1) for v in run.blocks.focus_hours)))}),
     }, indent=2) + "\n", encoding="utf-8")
     lines += [
         "",
@@ -261,6 +277,9 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         f"  open one   {_shown(run.preview) if run.preview else '-'}",
         f"  team reports {out / 'reports'}/  (every team: HTML in both languages, JSON, CSV; mailed to leaders)",
         f"  organisation page {_shown(run.org_page) if run.org_page else '-'}",
+        *([f"  blocks     {out / 'blocks'}/  (one ICS per person: import or subscribe in a calendar app)"]
+          if run.blocks is not None else []),
+>>>>>>> planner2
         "",
         "Try one person (from the store, or straight from their ICS file):",
         f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "

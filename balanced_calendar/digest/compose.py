@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from balanced_calendar.model import Finding, Policy, UserError
+from balanced_calendar.planner.desired import Proposal, proposals_from
 from balanced_calendar.store import PersonRecord, Store
 from balanced_calendar.timezones import load_zone
 
@@ -21,6 +22,9 @@ _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 #: suggestion keys, in the order they are preferred when several findings call for them
 SUGGESTIONS = ("recovery_leave", "core_window", "time_blocking", "breathing_pause", "walk", "smart_priorities")
+
+#: days from the sending Monday in which the planner's proposals may fall (holidays, long weekends)
+PROPOSAL_DAYS = 14
 
 #: which findings call for which suggestions
 _CALLS_FOR: dict[str, tuple[str, ...]] = {
@@ -120,7 +124,8 @@ class Digest:
     rules: tuple[str, ...]  # the rules that fired, in order, for their definitions
     suggestions: tuple[str, ...]
     next_blocks: tuple[Block, ...]
-    proposals: tuple[Block, ...]
+    #: a recovery-leave day, a meeting-free day: only shown, never written to the calendar
+    proposals: tuple[Proposal, ...]
     reflection: bool
     leader: LeaderExample | None
     all_leave: bool
@@ -161,6 +166,15 @@ def _windows(policy: Policy, zone: str, start: dt.date, end: dt.date) -> dict[dt
     return {d: (int(cal.w_start[i]), int(cal.w_end[i]), int(cal.b_end[i] - cal.b_start[i]),
                 int(cal.mw_start[i]), int(cal.mw_end[i]))
             for i, d in enumerate(cal.dates)}
+
+
+def _workdays(policy: Policy, zone: str, first: dt.date, days: int) -> list[dt.date]:
+    """The policy's workdays (workweek, not a holiday) among ``days`` days from ``first``."""
+    from balanced_calendar.engine.calendar import range_calendar
+
+    cal = range_calendar(policy, zone, first, first + dt.timedelta(days=days - 1))
+    return [d for d, work, off in zip(cal.dates, cal.in_workweek.tolist(), cal.is_holiday.tolist())
+            if work and not off]
 
 
 def _leader_example(store: Store, person: PersonRecord, policy: Policy, zone: str, start: dt.date,
@@ -236,11 +250,12 @@ def compose(store: Store, person: PersonRecord, policy: Policy, year: int, week:
     blocks = tuple(Block(b.date, f"{b.start.astimezone(tz):%H:%M}", f"{b.end.astimezone(tz):%H:%M}", b.kind)
                    for b in store.own_blocks(person.email, next_start, next_end) if b.state == "active")
     sent_on = end + dt.timedelta(days=1)  # the Monday the digest goes out
+    proposals = proposals_from(findings, _workdays(policy, zone, sent_on, PROPOSAL_DAYS))
     return Digest(
         key=digest_key(person.pseudonym, year, week), email=person.email, pseudonym=person.pseudonym,
         lang=lang, zone=zone, year=year, week=week, start=start, end=end, days=tuple(days),
         totals=trend[-1], trend=tuple(trend), focus_days=focus_days, workdays=len(workdays),
         findings=findings, rules=tuple(rules), suggestions=choose_suggestions(findings),
-        next_blocks=blocks, proposals=(), reflection=sent_on.day <= 7,
+        next_blocks=blocks, proposals=proposals, reflection=sent_on.day <= 7,
         leader=_leader_example(store, person, policy, zone, start, end) if leader else None,
         all_leave=all_leave, policy=policy)

@@ -44,6 +44,12 @@ SUGGESTION_TEXT: dict[str, str] = {
                            "relevant, time-bound) and let the rest wait."),
 }
 
+#: the planner's proposals (:class:`~balanced_calendar.planner.desired.Proposal` kinds)
+PROPOSAL_TEXT: dict[str, str] = {
+    "recovery_leave": N_("a day of recovery leave after your overtime streak (agree it with your leader)"),
+    "meeting_free_day": N_("a day without meetings after your weekend work"),
+}
+
 BLOCK_KIND_TEXT: dict[str, str] = {"focus": N_("focus"), "recovery": N_("recovery"), "break": N_("break")}
 
 
@@ -87,8 +93,8 @@ def view(digest: Digest) -> dict[str, Any]:
         "suggestions": [i18n.gettext(lang, SUGGESTION_TEXT[key]) for key in digest.suggestions],
         "blocks": [{"day": i18n.date_short(b.date, lang), "start": b.start, "end": b.end,
                     "kind": i18n.gettext(lang, BLOCK_KIND_TEXT.get(b.kind, b.kind))} for b in digest.next_blocks],
-        "proposals": [{"day": i18n.date_short(b.date, lang), "start": b.start, "end": b.end,
-                       "kind": i18n.gettext(lang, BLOCK_KIND_TEXT.get(b.kind, b.kind))} for b in digest.proposals],
+        "proposals": [{"day": i18n.date_short(p.date, lang), "text": i18n.gettext(lang, PROPOSAL_TEXT[p.kind])}
+                      for p in digest.proposals],
         "reflection": digest.reflection,
         "leader": None if digest.leader is None else {
             "meetings": i18n.number(digest.leader.meetings, lang),

@@ -20,7 +20,7 @@ Times are int64 epoch seconds, as in the engine.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,7 +29,7 @@ import numpy as np
 from balanced_calendar.engine.columns import EventArrays
 from balanced_calendar.engine.intervals import union
 from balanced_calendar.engine.timeline import Timeline, build_timeline, counted_mask
-from balanced_calendar.model import Policy
+from balanced_calendar.model import Finding, Policy
 from balanced_calendar.model.blockid import block_id
 from balanced_calendar.planner.settings import PlanSettings
 from balanced_calendar.timezones import load_zone
@@ -241,14 +241,23 @@ _PROPOSE = {"overtime_streak": ("recovery_leave", "end"), "weekend_work": ("meet
 
 
 def _proposals(t: Timeline, policy: Policy, workdays: tuple[dt.date, ...]) -> tuple[Proposal, ...]:
-    """A recovery-leave day after an overtime streak, a meeting-free day after weekend work:
-    the first planned workday after it."""
+    findings = [f for rule in (overtime_streak, weekend_work) for f in rule.evaluate(t, policy)]
+    return proposals_from(findings, workdays)
+
+
+def proposals_from(findings: Iterable[Finding], workdays: Sequence[dt.date]) -> tuple[Proposal, ...]:
+    """Pure: a recovery-leave day after each overtime streak, a meeting-free day after weekend
+    work, each on the first of ``workdays`` after the finding (none when no workday follows).
+    Other findings are ignored. The planner passes its own findings and horizon; the weekly
+    digest the stored findings of the week and the workdays of the week ahead."""
     found: dict[tuple[str, dt.date], Proposal] = {}
-    for rule in (overtime_streak, weekend_work):
-        kind, key = _PROPOSE[rule.RULE]
-        for finding in rule.evaluate(t, policy):
-            after = dt.date.fromisoformat(str(finding.fields[key]))
-            target = next((day for day in workdays if day > after), None)
-            if target is not None:
-                found.setdefault((kind, target), Proposal(kind, target, rule.RULE))
+    days = sorted(workdays)
+    for finding in findings:
+        if finding.rule not in _PROPOSE:
+            continue
+        kind, key = _PROPOSE[finding.rule]
+        after = dt.date.fromisoformat(str(finding.fields[key]))
+        target = next((day for day in days if day > after), None)
+        if target is not None:
+            found.setdefault((kind, target), Proposal(kind, target, finding.rule))
     return tuple(sorted(found.values(), key=lambda p: (p.date, p.kind)))
