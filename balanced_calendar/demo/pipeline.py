@@ -279,7 +279,6 @@ def summarise(run: DemoRun, out_dir: Path) -> str:
         f"  organisation page {_shown(run.org_page) if run.org_page else '-'}",
         *([f"  blocks     {out / 'blocks'}/  (one ICS per person: import or subscribe in a calendar app)"]
           if run.blocks is not None else []),
->>>>>>> planner2
         "",
         "Try one person (from the store, or straight from their ICS file):",
         f"  {bc} audit --config {_shown(run.config_path)} --person {example.email} "
