@@ -679,6 +679,12 @@ class _Loader:
         service = self.table(ServiceConfig, data.get("service", {}), "service") or ServiceConfig()
         mail = self.table(MailConfig, data.get("mail", {}), "mail", context={"state_dir": service.state_dir})
         connectors, sections = self.connectors(data.get("connectors", {}))
+        if mail is not None and mail.transport == "graph":
+            sender = connectors.get("microsoft")
+            if "microsoft" not in sections or (sender is not None and getattr(sender, "mode", None) != "app"):
+                self.problems.append(("mail.transport", '"graph" sends through the [connectors.microsoft] app '
+                                                        'registration: add that section with mode = "app" (and '
+                                                        'the Mail.Send application permission)'))
         reports = self.table(ReportsConfig, data.get("reports", {}), "reports")
         planner = self.table(PlannerConfig, data.get("planner", {}), "planner")
         entries, tree = self.teams(data.get("teams", []))

@@ -143,3 +143,78 @@ def test_throttled_sync_is_reported_on_the_person_not_as_an_empty_calendar(site,
     assert "synced 0/1 people" in synced.stdout and "throttling" in synced.stdout
     status = cli("status", "--config", config)
     assert "throttling" in status.stdout or "rate" in status.stdout
+
+
+def _without_person_zone(site: Path) -> None:
+    text = (site / "config.toml").read_text()
+    head, people = text.split("[[people]]")
+    (site / "config.toml").write_text(head + "[[people]]" + people.replace('timezone = "Asia/Jakarta"\n', ""))
+
+
+def test_the_mailbox_zone_is_kept_for_a_person_whose_config_entry_sets_none(site, graph):
+    _without_person_zone(site)
+    graph.fake.mailbox(RINA).zone = "W. Europe Standard Time"
+    config = str(site / "config.toml")
+    assert cli("enroll", "--config", config, "--provider", "microsoft", "--email", RINA, "--yes").returncode == 0
+    synced = cli("sync", "--config", config)
+    assert "synced 1/1 people" in synced.stdout, synced.stdout + synced.stderr
+    db = sqlite3.connect(site / "state" / "state.sqlite3")
+    assert db.execute("SELECT timezone FROM people").fetchone()[0] == "Europe/Berlin"
+    db.close()
+    audit = json.loads(cli("audit", "--config", config, "--person", RINA, *AUDIT_ARGS).stdout)
+    assert audit["timezone"] == "Europe/Berlin"
+    again = cli("sync", "--config", config)  # a reloaded config does not undo it
+    assert "synced 1/1 people" in again.stdout
+    assert json.loads(cli("audit", "--config", config, "--person", RINA, *AUDIT_ARGS).stdout)["timezone"] == \
+        "Europe/Berlin"
+
+
+def test_a_zone_set_in_the_config_wins_over_the_mailbox(site, graph):
+    graph.fake.mailbox(RINA).zone = "W. Europe Standard Time"
+    config = str(site / "config.toml")
+    assert cli("enroll", "--config", config, "--provider", "microsoft", "--email", RINA, "--yes").returncode == 0
+    graph.fake.log.clear()
+    synced = cli("sync", "--config", config)
+    assert "synced 1/1 people" in synced.stdout, synced.stdout + synced.stderr
+    assert json.loads(cli("audit", "--config", config, "--person", RINA, *AUDIT_ARGS).stdout)["timezone"] == \
+        "Asia/Jakarta"
+    assert not any("mailboxSettings" in r.path for r in graph.fake.graph_requests())
+
+
+def test_tls_trust_from_ssl_cert_file_alone(site, graph, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    text = (site / "config.toml").read_text()
+    (site / "config.toml").write_text(text.replace(f'ca_file = "{graph.ca_file}"\n', ""))
+    config = str(site / "config.toml")
+    refused = cli("enroll", "--config", config, "--provider", "microsoft", "--email", RINA, "--yes")
+    assert refused.returncode != 0 and "not trusted" in refused.stderr
+    trusted = {"SSL_CERT_FILE": str(graph.ca_file)}
+    assert cli("enroll", "--config", config, "--provider", "microsoft", "--email", RINA, "--yes",
+               env=trusted).returncode == 0
+    synced = cli("sync", "--config", config, env=trusted)
+    assert "synced 1/1 people" in synced.stdout, synced.stdout + synced.stderr
+
+
+@pytest.mark.parametrize("section", ["", "user"])
+def test_config_check_reports_graph_mail_without_an_app_mode_section(site, graph, section):
+    text = (site / "config.toml").read_text()
+    if section == "user":
+        text = text.replace('mode = "app"\n', 'mode = "user"\n')
+    else:
+        head, rest = text.split("[connectors.microsoft]")
+        text = head + "[[people]]" + rest.split("[[people]]")[1]
+        text = text.replace('connector = "microsoft"', 'connector = "ics"\ncalendar = "x.ics"')
+        (site / "x.ics").write_bytes(EXAMPLE_ICS.read_bytes())
+    (site / "config.toml").write_text(text + '\n[mail]\ntransport = "graph"\nfrom = "bc@agency.go.id"\n')
+    checked = cli("config", "check", "--config", str(site / "config.toml"))
+    assert checked.returncode != 0 and "Traceback" not in checked.stderr, checked.stdout + checked.stderr
+    assert "mail.transport" in checked.stderr and 'mode = "app"' in checked.stderr
+
+
+def test_config_check_accepts_graph_mail_with_an_app_mode_section(site, graph):
+    (site / "config.toml").write_text((site / "config.toml").read_text() +
+                                      '\n[mail]\ntransport = "graph"\nfrom = "bc@agency.go.id"\n')
+    checked = cli("config", "check", "--config", str(site / "config.toml"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Microsoft Graph sendMail" in checked.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from balanced_calendar.model import BlockRef, Kind, RateLimited, Window
-from connectors.plugin import Context, MemoryCredentials
+from connectors.plugin import MemoryCredentials
 from tests.contract.scenario import JAKARTA, OWNER, SECRET_TITLE, WINDOW_END, WINDOW_START, SpecEvent, at
 from tests.contract.test_connector_changes import NEW, ChangesContract, WritesContract
 from tests.contract.test_connector_contract import ConnectorContract
@@ -135,30 +135,6 @@ def test_mailbox_zone_is_reported_once_a_day_unless_the_config_sets_one(fake, tm
     assert len(fake.fake.graph_requests()) == 1  # steady state stays at one request
     clock[0] += dt.timedelta(hours=2)
     assert build(False).read_changes(WINDOW, JAKARTA, first.state).zone == "Asia/Tokyo"
-
-
-def test_prefetch_batches_mailbox_settings_of_many_people(fake, tmp_path):
-    from connectors.microsoft.connector import connector as build
-
-    people = [f"staff{i:02d}@agency.go.id" for i in range(25)]
-    for email in people:
-        fake.fake.mailbox(email).zone = "W. Europe Standard Time"
-    conf = settings(fake, tmp_path)
-    contexts = [Context(settings=conf, person=person(e, zone_fixed=False), credentials=MemoryCredentials())
-                for e in people]
-    fake.fake.log.clear()
-    from connectors.microsoft import PROVIDER
-
-    from connectors.plugin import PlannedRead
-
-    assert PROVIDER.prefetch is not None
-    PROVIDER.prefetch([PlannedRead(c, WINDOW, JAKARTA, None) for c in contexts])
-    batches = [r for r in fake.fake.graph_requests() if r.path == "/v1.0/$batch"]
-    assert len(batches) == 2  # 25 people: 20 + 5
-    fake.fake.log.clear()
-    changes = build(contexts[3]).read_changes(WINDOW, JAKARTA, None)
-    assert changes.zone == "Europe/Berlin"
-    assert not any("mailboxSettings" in r.path for r in fake.fake.graph_requests())
 
 
 # -- expired tokens, throttling, concurrency -------------------------------------------------

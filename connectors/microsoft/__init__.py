@@ -25,7 +25,7 @@ def _connector(ctx: Context) -> MicrosoftConnector:
 def _prefetch(reads: Sequence[PlannedRead]) -> None:
     from connectors.microsoft.connector import prefetch
 
-    prefetch([read.context for read in reads])
+    prefetch(reads)
 
 
 class _LazyEnrollment:

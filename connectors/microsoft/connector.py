@@ -4,6 +4,10 @@
   to the ``@odata.deltaLink``; that link is the sync state, so a later sync of an unchanged
   calendar costs exactly one Graph request. An expired or refused delta token means a full
   read, never an error.
+- In app mode, :func:`prefetch` plans each person's first request of a sync (the delta poll
+  or first delta page, and the mailbox settings when due) in JSON batches of 20
+  (:mod:`connectors.microsoft.plan`): an unchanged calendar is then one sub-request of a
+  batch, and a changed one follows its further pages itself.
 - The person's zone comes from their ``mailboxSettings`` (Windows names mapped to IANA),
   looked up at most daily and only when the config sets no ``timezone`` for them.
 - Own blocks are busy, private events with our category and an extended property holding
@@ -16,22 +20,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from balanced_calendar.model import BlockRef, ChangeSet, Conflict, Event, ProviderError, Window
+from balanced_calendar.model import BlockRef, ChangeSet, Conflict, Event, ProviderError, RateLimited, Window
 
 from connectors._zones import to_zoneinfo
 from connectors.base import Connector
 from connectors.microsoft.auth import AppTokens, UserTokens, reenroll_hint
-from connectors.microsoft.http import NAME, Answer, Call, GraphClient, build_session
+from connectors.microsoft import plan
+from connectors.microsoft.http import NAME, RETRY_STATUSES, Answer, Call, GraphClient, build_session, retry_after
 from connectors.microsoft.mapping import (BLOCK_PROPERTY, EXPAND, SELECT, block_body, block_patch, block_tag,
                                           etag_of, is_candidate_block, to_event)
 from connectors.microsoft.settings import MicrosoftSettings
-from connectors.plugin import Context, Credentials, PersonRef, utc_now
+from connectors.plugin import Context, Credentials, PersonRef, PlannedRead, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +45,8 @@ EXPIRED_TOKEN_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyn
 #: how often the person's mailbox settings (zone) are looked up again
 ZONE_REFRESH = dt.timedelta(days=1)
 STATE_VERSION = 1
-
-#: mailbox settings fetched by :func:`prefetch`, waiting for the person's read
-_PREFETCHED: dict[tuple[str, str], Answer] = {}
-_PREFETCHED_LOCK = threading.Lock()
+#: what the zone lookup asks for
+MAILBOX_SETTINGS = "/mailboxSettings?$select=timeZone,workingHours"
 
 
 def _iso_utc(moment: dt.datetime) -> str:
@@ -77,6 +79,45 @@ def _zone_of(answer: Answer) -> str | None:
     return None
 
 
+def _paths(settings: MicrosoftSettings, person: PersonRef) -> tuple[str, str]:
+    """The person's user path (``/me`` or ``/users/<email>``) and calendar path under Graph's root."""
+    user = "/me" if settings.mode == "user" else f"/users/{urllib.parse.quote(person.email)}"
+    calendar = "" if person.calendar in ("primary", "") else f"/calendars/{urllib.parse.quote(person.calendar)}"
+    return user, user + calendar
+
+
+def _first_delta(calendar_path: str, window: Window) -> str:
+    return f"{calendar_path}/calendarView/delta?{_window_query(window)}"
+
+
+def _window_query(window: Window) -> str:
+    return f"startDateTime={_iso_utc(window.start)}&endDateTime={_iso_utc(window.end)}"
+
+
+def _prefer(settings: MicrosoftSettings) -> dict[str, str]:
+    return {"Prefer": f'odata.maxpagesize={settings.page_size}, outlook.timezone="UTC"'}
+
+
+def _load_state(state: str | None, graph_root: str) -> dict[str, Any] | None:
+    """A stored sync state of this Graph (``None``: none, unreadable, or another Graph's)."""
+    if not state:
+        return None
+    try:
+        loaded = json.loads(state)
+    except ValueError:
+        return None
+    if not isinstance(loaded, dict) or loaded.get("v") != STATE_VERSION:
+        return None
+    link = loaded.get("delta")
+    if not isinstance(link, str) or not link.startswith(graph_root + "/"):
+        return None  # another Graph (the config moved): start afresh
+    return loaded
+
+
+def _key(settings: MicrosoftSettings, email: str, what: str) -> plan.Key:
+    return (settings.graph_root, email.lower(), what)
+
+
 class _DeltaExpired(Exception):
     """The stored delta link was refused: read from the start."""
 
@@ -104,10 +145,7 @@ class MicrosoftConnector(Connector):
             tokens = UserTokens(settings, self.session, person.email, credentials, person.protect)
         self.graph = GraphClient(settings, self.session, tokens, reenroll=reenroll_hint(person.email, settings.mode),
                                  sleep=sleep)
-        user = "/me" if settings.mode == "user" else f"/users/{urllib.parse.quote(person.email)}"
-        calendar = "" if person.calendar in ("primary", "") else f"/calendars/{urllib.parse.quote(person.calendar)}"
-        self.user_path = user
-        self.calendar_path = user + calendar
+        self.user_path, self.calendar_path = _paths(settings, person)
 
     @property
     def requests_made(self) -> int:
@@ -118,14 +156,11 @@ class MicrosoftConnector(Connector):
         return self.graph.call(Call(method, url, self.person.email, body, dict(headers or {})), ok=ok)
 
     def _prefer(self) -> dict[str, str]:
-        return {"Prefer": f'odata.maxpagesize={self.settings.page_size}, outlook.timezone="UTC"'}
-
-    def _window_query(self, window: Window) -> str:
-        return f"startDateTime={_iso_utc(window.start)}&endDateTime={_iso_utc(window.end)}"
+        return _prefer(self.settings)
 
     # -- full read ---------------------------------------------------------------------------
     def read(self, window: Window, tz: dt.tzinfo) -> list[Event]:
-        url = (f"{self.calendar_path}/calendarView?{self._window_query(window)}"
+        url = (f"{self.calendar_path}/calendarView?{_window_query(window)}"
                f"&$select={SELECT}&$expand={urllib.parse.quote(EXPAND)}")
         events: list[Event] = []
         while url:
@@ -151,40 +186,40 @@ class MicrosoftConnector(Connector):
 
     # -- change feed -------------------------------------------------------------------------
     def read_changes(self, window: Window, tz: dt.tzinfo, state: str | None) -> ChangeSet:
-        stored = self._load_state(state)
-        zone = self._zone_hint()
-        if stored is not None:
+        try:
+            stored = _load_state(state, self.settings.graph_root)
+            zone = self._zone_hint()
+            if stored is not None:
+                try:
+                    return self._delta(window, tz, stored["delta"], stored.get("blocks", {}), full=False, zone=zone)
+                except _DeltaExpired:
+                    log.info("delta token of %s expired; reading the whole window", "a microsoft calendar")
             try:
-                return self._delta(window, tz, stored["delta"], stored.get("blocks", {}), full=False, zone=zone)
+                return self._delta(window, tz, _first_delta(self.calendar_path, window), {}, full=True, zone=zone)
             except _DeltaExpired:
-                log.info("delta token of %s expired; reading the whole window", "a microsoft calendar")
-        first = f"{self.calendar_path}/calendarView/delta?{self._window_query(window)}"
-        try:
-            return self._delta(window, tz, first, {}, full=True, zone=zone)
-        except _DeltaExpired:
-            raise ProviderError(NAME, "Microsoft Graph refused a new change feed for this calendar") from None
+                raise ProviderError(NAME, "Microsoft Graph refused a new change feed for this calendar") from None
+        finally:
+            plan.discard([_key(self.settings, self.person.email, what) for what in ("delta", "mailbox")])
 
-    def _load_state(self, state: str | None) -> dict[str, Any] | None:
-        if not state:
-            return None
-        try:
-            loaded = json.loads(state)
-        except ValueError:
-            return None
-        if not isinstance(loaded, dict) or loaded.get("v") != STATE_VERSION:
-            return None
-        link = loaded.get("delta")
-        if not isinstance(link, str) or not link.startswith(self.settings.graph_root + "/"):
-            return None  # another Graph (the config moved): start afresh
-        return loaded
+    def _planned(self, what: str, url: str) -> Answer | None:
+        """The answer :func:`prefetch` planned for ``url``, if it did (and it is usable)."""
+        answer = plan.take(_key(self.settings, self.person.email, what), self.graph.absolute(url))
+        if answer is None or answer.status == 401:
+            return None  # not planned, or the batch's token was refused: ask directly
+        if answer.status in RETRY_STATUSES:
+            raise RateLimited(NAME, retry_after(answer), f"Microsoft Graph kept throttling this calendar in a "
+                                                         f"batch (HTTP {answer.status})")
+        return answer
 
     def _delta(self, window: Window, tz: dt.tzinfo, url: str, blocks: Mapping[str, str], *, full: bool,
                zone: str | None) -> ChangeSet:
         blocks = dict(blocks)
         changed: dict[str, Event | None] = {}  # graph id -> event (None: gone)
         link = ""
+        answer: Answer | None = self._planned("delta", url)
         while True:
-            answer = self._call("GET", url, headers=self._prefer())
+            if answer is None:
+                answer = self._call("GET", url, headers=self._prefer())
             if answer.status == 410 or (answer.status in (400, 404) and
                                         answer.error_code.lower() in EXPIRED_TOKEN_CODES):
                 raise _DeltaExpired
@@ -206,6 +241,7 @@ class MicrosoftConnector(Connector):
                     blocks[graph_id] = tag
             if answer.body.get("@odata.nextLink"):
                 url = str(answer.body["@odata.nextLink"])
+                answer = None
                 continue
             link = str(answer.body.get("@odata.deltaLink") or "")
             break
@@ -233,11 +269,13 @@ class MicrosoftConnector(Connector):
         secret = self.credentials.get()
         if not _zone_due(secret, now):
             return None
-        with _PREFETCHED_LOCK:
-            answer = _PREFETCHED.pop((self.settings.graph_root, self.person.email.lower()), None)
-        if answer is None:
-            answer = self._call("GET", f"{self.user_path}/mailboxSettings?$select=timeZone,workingHours",
-                                ok=(200, 403))
+        url = self.user_path + MAILBOX_SETTINGS
+        try:
+            answer = self._planned("mailbox", url)
+        except RateLimited:
+            answer = None
+        if answer is None or answer.status not in (200, 403):
+            answer = self._call("GET", url, ok=(200, 403))
         zone = _zone_of(answer)
         self.credentials.put({**self.credentials.get(), "zone_checked": now.isoformat()})
         return zone
@@ -285,28 +323,31 @@ def connector(ctx: Context) -> MicrosoftConnector:
     return MicrosoftConnector(ctx.settings, ctx.person, ctx.credentials, http=ctx.http, clock=ctx.clock)
 
 
-def prefetch(contexts: Sequence[Context]) -> None:
-    """App mode: fetch the mailbox settings of everyone whose zone lookup is due, 20 people
-    per JSON batch, for their reads to pick up. (Delegated tokens are per person: in user
-    mode each read asks for itself.)"""
-    due = [c for c in contexts if c.settings.mode == "app" and not c.person.zone_fixed
-           and _zone_due(c.credentials.get(), c.clock())]
-    if len(due) < 2:
-        return
-    first = due[0]
-    session = build_session(first.settings, first.http)
-    try:
-        graph = GraphClient(first.settings, session, AppTokens(first.settings, session, first.person.email),
-                            reenroll=reenroll_hint(first.person.email, "app"))
-        calls = [Call("GET", f"/users/{urllib.parse.quote(c.person.email)}/mailboxSettings?$select=timeZone,workingHours",
-                      c.person.email) for c in due]
-        answers = graph.batch(calls)
-    finally:
-        session.close()
-    with _PREFETCHED_LOCK:
-        for ctx, answer in zip(due, answers):
-            if answer.status == 200:
-                _PREFETCHED[(ctx.settings.graph_root, ctx.person.email.lower())] = answer
+def prefetch(reads: Sequence[PlannedRead]) -> None:
+    """App mode: plan each person's first request of this sync (their delta poll, or the first
+    delta page, and their mailbox settings when a zone lookup is due) in JSON batches of 20,
+    sent as the sync reaches them. (Delegated tokens are per person: in user mode each read
+    asks for itself.)"""
+    groups: dict[tuple[str, str, str], tuple[MicrosoftSettings, Any, list[plan.Planned]]] = {}
+    for read in reads:
+        ctx = read.context
+        settings: MicrosoftSettings = ctx.settings
+        if settings.mode != "app":
+            continue
+        root, email = settings.graph_root, ctx.person.email
+        user_path, calendar_path = _paths(settings, ctx.person)
+        _, _, planned = groups.setdefault((root, settings.authority_url, settings.client_id),
+                                          (settings, ctx.http, []))
+        if not ctx.person.zone_fixed and _zone_due(ctx.credentials.get(), ctx.clock()):
+            planned.append(plan.Planned(_key(settings, email, "mailbox"),
+                                        Call("GET", root + user_path + MAILBOX_SETTINGS, email)))
+        stored = _load_state(read.state, root)
+        url = stored["delta"] if stored is not None else root + _first_delta(calendar_path, read.window)
+        planned.append(plan.Planned(_key(settings, email, "delta"),
+                                    Call("GET", url, email, headers=_prefer(settings))))
+    for settings, http, planned in groups.values():
+        if len(planned) >= 2:  # a batch of one saves nothing
+            plan.plan(settings, http, planned)
 
 
 __all__ = ["BLOCK_PROPERTY", "MicrosoftConnector", "connector", "prefetch"]

@@ -240,8 +240,9 @@ class GraphClient:
 
     # -- JSON batch -----------------------------------------------------------------------
     def batch(self, calls: Sequence[Call]) -> list[Answer]:
-        """Send ``calls`` as JSON batches of at most 20; throttled sub-requests are retried in
-        a later batch. Answers come in the order of ``calls``."""
+        """Send ``calls`` as JSON batches of at most 20; throttled sub-requests (429/503/504)
+        are retried in a later batch while ``max_retry_wait`` allows, then returned as they
+        are, for each caller to report as a rate limit. Answers come in the order of ``calls``."""
         answers: dict[int, Answer] = {}
         todo = list(range(len(calls)))
         while todo:
@@ -266,8 +267,12 @@ class GraphClient:
             if missing:
                 raise ProviderError(NAME, "Microsoft Graph left requests of a batch unanswered")
             if again:
-                self._wait(max(throttled, key=retry_after))
-                todo = again + todo
+                worst = max(throttled, key=retry_after)
+                if self._waited + retry_after(worst) > self.settings.max_retry_wait:
+                    answers.update(zip(again, throttled))  # past the budget: the callers report them
+                else:
+                    self._wait(worst)
+                    todo = again + todo
         return [answers[i] for i in range(len(calls))]
 
     def _batch_once(self, payload: Mapping[str, Any], mailboxes: Sequence[str]) -> Answer:

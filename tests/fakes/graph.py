@@ -7,7 +7,8 @@ token, device code, authorization code with PKCE), the device-code endpoint; Gra
 ``@removed``, 410 ``SyncStateNotFound`` for expired tokens), events CRUD with change keys and
 ``If-Match``, ``mailboxSettings``, JSON ``$batch`` and ``sendMail``. Graph's throttling is
 played too: at most 4 requests in flight per mailbox (more get 429 with ``Retry-After``),
-and :meth:`FakeGraph.throttle` makes the next answers 429.
+and :meth:`FakeGraph.throttle` makes the next answers 429 (:meth:`FakeGraph.throttle_in_batch`
+the next sub-requests of one mailbox inside batches).
 
 Every request is logged (:attr:`FakeGraph.log`) so tests can count them.
 """
@@ -139,6 +140,7 @@ class FakeGraph:
         self.latency = 0.0
         self.throttled = 0  # answer this many next Graph requests with 429
         self.throttle_after = 1
+        self.batch_throttled: dict[str, tuple[int, int]] = {}  # mailbox -> (count, retry after)
         self.allowed: set[str] | None = None  # application access policy: mailboxes an app may read
         self.ids = itertools.count(1)
         self.base = ""
@@ -151,6 +153,7 @@ class FakeGraph:
             self.mailboxes.clear()
             self.log.clear()
             self.latency, self.throttled, self.allowed = 0.0, 0, None
+            self.batch_throttled.clear()
             self.paged.clear()
             self.page_ends.clear()
 
@@ -194,6 +197,11 @@ class FakeGraph:
     def throttle(self, count: int, retry_after: int = 1) -> None:
         with self.lock:
             self.throttled, self.throttle_after = count, retry_after
+
+    def throttle_in_batch(self, email: str, count: int, retry_after: int = 1) -> None:
+        """The next ``count`` batch sub-requests for ``email``'s mailbox answer 429."""
+        with self.lock:
+            self.batch_throttled[email.lower()] = (count, retry_after)
 
     def approve(self, user_code: str, email: str) -> None:
         """The person entered ``user_code`` at the verification page and signed in."""
@@ -565,16 +573,24 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fake.latency)
             for sub, ok in zip(requests_, slots):
                 url = "/v1.0" + sub.get("url", "")
-                fake.log.append(Logged("graph", sub.get("method", "GET"), "$batch:" + url,
-                                       _mailbox_of(url, token)))
+                entry = Logged("graph", sub.get("method", "GET"), "$batch:" + url, _mailbox_of(url, token))
+                with fake.lock:
+                    fake.log.append(entry)
+                    left, wait = fake.batch_throttled.get(entry.mailbox or "", (0, 1))
+                    if left > 0:
+                        fake.batch_throttled[entry.mailbox or ""] = (left - 1, wait)
                 if not ok:
                     status, headers, body = 429, {"Retry-After": "1"}, _error("ApplicationThrottled", "too many")
+                elif left > 0:
+                    status, headers, body = 429, {"Retry-After": str(wait)}, _error("TooManyRequests",
+                                                                                     "Please retry again later.")
                 else:
                     data = sub.get("body")
                     with fake.lock:
                         status, headers, body = fake.dispatch(sub.get("method", "GET"), url, sub.get("headers") or {},
                                                               json.dumps(data).encode() if data is not None else None,
                                                               token)
+                entry.status = status
                 responses.append({"id": sub.get("id"), "status": status, "headers": headers, "body": body})
         finally:
             with fake.lock:
