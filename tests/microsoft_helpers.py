@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,11 @@ def running_fake(folder: Path) -> Iterator[Running]:
 
 def secret_file(folder: Path) -> Path:
     path = folder / "client-secret"
-    path.write_text(CLIENT_SECRET)
-    os.chmod(path, 0o600)
+    if not path.exists():  # atomic: connectors built in parallel threads never read a half-written file
+        spare = folder / f".client-secret.{os.getpid()}.{threading.get_ident()}"
+        spare.write_text(CLIENT_SECRET)
+        os.chmod(spare, 0o600)
+        os.replace(spare, path)
     return path
 
 
