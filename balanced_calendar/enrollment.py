@@ -223,20 +223,29 @@ def unenroll(rt: Runtime, email: str, *, reason: str = "consent withdrawn") -> s
     except NotEnrolled:
         return rt.store.erase_person(email, reason, at=rt.clock())  # finishes, or NotEnrolled
     now = rt.clock()
-    future = [b for b in rt.store.own_blocks(person.email) if b.start > now and b.state == "active"]
-    if future:
-        connector = rt.connector_for(person)
-        if not connector.read_only:
-            from balanced_calendar.model import BlockRef, Conflict, NotOurs
-
-            for block in future:
-                if not block.provider_id:
-                    continue
-                try:
-                    connector.delete_block(BlockRef(block.block_id, block.provider_id, block.etag))
-                except (Conflict, NotOurs):
-                    # the person edited it in their calendar: from then on it is theirs to keep
-                    log.info("left a block of %s that its owner changed", person.pseudonym)
+    remove_future_blocks(rt, person)
     pseudonym = rt.store.erase_person(person.email, reason, at=now)
     log.info("erased %s (%s)", pseudonym, reason)
     return pseudonym
+
+
+def remove_future_blocks(rt: Runtime, person: PersonRecord) -> None:
+    """Delete ``person``'s future own blocks from their calendar where their connector may
+    write (withdrawal, or switching blocks off in the portal); blocks the person edited stay."""
+    now = rt.clock()
+    future = [b for b in rt.store.own_blocks(person.email) if b.start > now and b.state == "active"]
+    if not future:
+        return
+    connector = rt.connector_for(person)
+    if connector.read_only:
+        return
+    from balanced_calendar.model import BlockRef, Conflict, NotOurs
+
+    for block in future:
+        if not block.provider_id:
+            continue
+        try:
+            connector.delete_block(BlockRef(block.block_id, block.provider_id, block.etag))
+        except (Conflict, NotOurs):
+            # the person edited it in their calendar: from then on it is theirs to keep
+            log.info("left a block of %s that its owner changed", person.pseudonym)

@@ -120,8 +120,16 @@ class GoogleEnrollment:
         api = Api(req.settings, account, http=req.http() if req.http is not None else None)
         calendar = req.calendar or "primary"
         try:
-            api.call(api.service.calendarList().get(calendarId=calendar, fields="id,accessRole"))
+            entry = api.call(api.service.calendarList().get(calendarId="primary", fields="id,accessRole"))
+            if calendar != "primary":
+                api.call(api.service.calendarList().get(calendarId=calendar, fields="id,accessRole"))
         finally:
             account.save_token()
             api.authorized.close()
+        # the primary calendar's id is the account's address: whoever signed in must be the
+        # person being enrolled (a web opt-in trusts the address only after this check)
+        signed_in = str((entry or {}).get("id", "")).lower()
+        if signed_in and "@" in signed_in and signed_in != req.email.lower():
+            raise UserError("the account that signed in is not the person being enrolled",
+                            hint=f"sign in as {req.email}")
         return Enrolled(calendar=calendar, secret=account.secret, scopes=scopes_for(req.protect))

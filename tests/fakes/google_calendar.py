@@ -10,7 +10,9 @@ google-auth to talk to it through ``api_endpoint`` and ``token_uri``:
 - ``/batch/calendar/v3`` multipart batches, each part with its own bearer token;
 - ``/token``: the JWT-bearer grant (a service account's signed JWT, verified with its public
   key; the ``sub`` claim is the user the token acts as), the refresh grant and the
-  authorization-code grant (PKCE S256); ``/auth`` plays the consent screen.
+  authorization-code grant (PKCE S256); ``/auth`` plays the consent screen: it approves at
+  once as :attr:`FakeGoogle.signed_in` (the browser's signed-in test user), else as the
+  ``login_hint``, and redirects back with a code.
 
 A bearer token belongs to one user: ``primary`` is that user's calendar and another user's
 calendar is not found. Faults (403 usageLimits, 429 with ``Retry-After``, 500, …) are queued
@@ -176,6 +178,7 @@ class FakeGoogle:
         self.refresh_tokens: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.access: dict[str, tuple[str, tuple[str, ...], float]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
+        self.signed_in: str | None = None  # who the consent screen approves as (None: the login_hint)
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.schema_errors: list[str] = []
@@ -614,7 +617,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, {}, answer)
         elif parts.path == "/auth":
             fake.seen.append(Seen("GET", "auth", None, query))
-            self._send(302, {"Location": fake.consent(query)}, b"", "text/html")
+            self._send(302, {"Location": fake.consent(query, fake.signed_in)}, b"", "text/html")
         elif parts.path == "/batch/calendar/v3":
             fake.seen.append(Seen("POST", "batch", None, {}))
             self._batch(headers, body)
