@@ -168,7 +168,7 @@ def start_site(folder: Path, clock: Any = None) -> Iterator[Site]:
     import uvicorn
 
     from balanced_calendar.config import load_config
-    from balanced_calendar.portal.app import build_app
+    from balanced_calendar.portal.app import build_app, server_config
     from balanced_calendar.runtime import open_runtime
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -189,9 +189,7 @@ def start_site(folder: Path, clock: Any = None) -> Iterator[Site]:
     config_path = write_config(folder, google, google_ca, graph, url)
     rt = open_runtime(load_config(config_path), environ={}, **({"clock": clock} if clock else {}))
     app = build_app(rt)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ssl_certfile=str(cert),
-                                           ssl_keyfile=str(key), log_config=None, access_log=False,
-                                           server_header=False, lifespan="off"))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, certfile=cert, keyfile=key))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -173,6 +173,21 @@ def build_app(rt: Runtime, *, base_url: str | None = None, clock: Callable[[], d
     return security.TrustedProxies(security.SecurityHeaders(app, portal.csp), cfg.trusted_proxies)
 
 
+def server_config(app: Any, *, host: str, port: int, certfile: Path | None = None,
+                  keyfile: Path | None = None) -> Any:
+    """uvicorn's settings for the portal: no access log (paths carry one-click tokens and
+    callbacks carry codes), no server header, no proxy headers of its own (:class:`~balanced_calendar.
+    portal.security.TrustedProxies` decides), https when a certificate is given."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False,
+                            access_log=False, log_config=None, lifespan="off",
+                            ssl_certfile=str(certfile) if certfile else None,
+                            ssl_keyfile=str(keyfile) if keyfile else None)
+    logging.getLogger("uvicorn.access").disabled = True
+    return config
+
+
 def serve(rt: Runtime, *, host: str | None = None, port: int | None = None, certfile: Path | None = None,
           keyfile: Path | None = None, base_url: str | None = None) -> None:
     """Run the portal with uvicorn until interrupted (one process, one worker: sessions live
@@ -181,9 +196,9 @@ def serve(rt: Runtime, *, host: str | None = None, port: int | None = None, cert
 
     cfg = rt.config.portal
     app = build_app(rt, base_url=base_url)
-    uvicorn.run(app, host=host or cfg.listen, port=port or cfg.port, proxy_headers=False,
-                server_header=False, date_header=True, access_log=False, log_config=None,
-                ssl_certfile=str(certfile) if certfile else None, ssl_keyfile=str(keyfile) if keyfile else None)
+    log.info("portal listening on %s:%s", host or cfg.listen, port or cfg.port)
+    uvicorn.Server(server_config(app, host=host or cfg.listen, port=port or cfg.port, certfile=certfile,
+                                 keyfile=keyfile)).run()
 
 
-__all__ = ["Portal", "Route", "build_app", "serve"]
+__all__ = ["Portal", "Route", "build_app", "serve", "server_config"]

@@ -12,6 +12,7 @@ enrolling a read-only person again with ``--protect`` asks for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from balanced_calendar.model import UserError
 from connectors.google.auth import Account, check_configured, client_config, scopes_for
 from connectors.google.client import Api, ca_bundle
 from connectors.plugin import AuthStart, Enrolled, EnrollInput, MemoryCredentials
+
+# requests-oauthlib logs the authorization code and the token answer at DEBUG level
+logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 
 PROMPT = "Open this address in a browser signed in as {email} and allow access:\n{{url}}"
 
