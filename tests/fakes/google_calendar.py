@@ -179,6 +179,7 @@ class FakeGoogle:
         self.access: dict[str, tuple[str, tuple[str, ...], float]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.signed_in: str | None = None  # who the consent screen approves as (None: the login_hint)
+        self.answers: list[str] = []  # the redirects back the consent screen made (a browser's history)
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.schema_errors: list[str] = []
@@ -345,8 +346,10 @@ class FakeGoogle:
         code = secrets.token_urlsafe(12)
         self.codes[code] = {"email": email or query["login_hint"], "scopes": tuple(query["scope"].split()),
                             "redirect_uri": query["redirect_uri"], "challenge": query.get("code_challenge", "")}
-        return query["redirect_uri"] + "?" + urllib.parse.urlencode(
+        answer = query["redirect_uri"] + "?" + urllib.parse.urlencode(
             {"code": code, "state": query.get("state", ""), "scope": query["scope"]})
+        self.answers.append(answer)
+        return answer
 
     # -- the API -----------------------------------------------------------------------
     def dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes,
