@@ -362,6 +362,9 @@ def test_digest_headers_point_at_the_portal_and_one_click_post_turns_the_digest_
     assert LINA not in token and "@" not in token
     assert site.store(lambda rt: sender_of(rt)).unsubscribe_url == site.url + "/unsubscribe"
     link = f"{site.url}/unsubscribe/{token}"
+    from balanced_calendar.digest.render import unsubscribe_links
+
+    assert site.store(lambda rt: unsubscribe_links(sender_of(rt), token))[1] == link  # the digest's header
     stranger = httpx.Client(verify=ssl.create_default_context(cafile=str(site.ca_bundle)))  # no session
     assert stranger.get(link).status_code == 200  # a link scanner's GET changes nothing
     assert site.store(lambda rt: wants_digest(rt.store, rt.store.get_person(LINA)))

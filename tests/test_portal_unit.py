@@ -54,3 +54,17 @@ def test_serve_without_a_public_address_says_which_key_to_set(tmp_path: Path) ->
                           text=True, timeout=60, env={k: v for k, v in os.environ.items()
                                                        if k != "CREDENTIALS_DIRECTORY"})
     assert done.returncode != 0 and "[portal] base_url" in done.stderr, done.stderr
+
+
+def test_portal_config_problems_are_reported_with_their_key_paths(tmp_path: Path) -> None:
+    from balanced_calendar.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"portal": {"base_url": "http://kalender.agency.go.id", "trusted_proxies": ["proxy"],
+                                 "session_minutes": 0, "colour": "blue"}}, source="config.toml", base_dir=tmp_path)
+    where = [path for path, _ in caught.value.problems]
+    assert where == ["portal.colour", "portal.base_url", "portal.trusted_proxies[0]", "portal.session_minutes"]
+    config = parse_config({"portal": {"base_url": "https://kalender.agency.go.id",
+                                      "trusted_proxies": ["127.0.0.1", "10.0.0.0/8"]}},
+                          source="config.toml", base_dir=tmp_path)
+    assert config.portal.trusted_proxies == ["127.0.0.1/32", "10.0.0.0/8"] and config.portal.port == 8470
