@@ -185,6 +185,8 @@ def test_forged_form_tampered_state_and_replayed_answer_are_refused(browser, sit
     page.click("go", "forged-form-refused")
     # refused, and in the default language: the browser did not send the session cookie at all
     assert "tidak berasal dari halaman ini" in page.text("error") and enrolled(site, BUDI)
+    page.open("/settings", "still-signed-in")  # and the forged request did not replace the session
+    assert page.text("welcome") == "You are taking part."
 
     # a tampered state
     page.open("/signin/microsoft/callback?code=stolen-code&state=forged", "tampered-state")

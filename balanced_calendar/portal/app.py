@@ -85,27 +85,32 @@ class Portal:
         return await run_in_threadpool(locked)
 
     def page(self, request: Request, template: str, session: security.Session | None, *,
-             status: int = 200, **values: Any) -> HTMLResponse:
+             status: int = 200, start_session: bool = True, **values: Any) -> HTMLResponse:
         """Render ``template`` in the session's language; a visitor without a session gets one
-        (its CSRF token goes into the page's forms)."""
-        fresh = session is None
+        (its CSRF token goes into the page's forms) unless ``start_session`` is false."""
+        fresh = session is None and start_session
         lang = self.language(request, session)
-        if session is None:
+        if fresh:
             session = self.sessions.new(lang)
-        flash, session.flash = session.flash, None
+        flash = None
+        if session is not None:
+            flash, session.flash = session.flash, None
         html = self.env.get_template(template).render(
             t=lambda key, **kw: say(key, lang, **kw), lang=lang, other="en" if lang == "id" else "id",
-            csrf=session.csrf, signed_in=session.email is not None, flash=flash, path=request.url.path,
-            **values)
+            csrf=session.csrf if session else "", signed_in=session is not None and session.email is not None,
+            flash=flash, path=request.url.path, **values)
         response = HTMLResponse(html, status_code=status)
-        if fresh:
+        if fresh and session is not None:
             response.headers.append("set-cookie", security.cookie_header(session, self.lifetime))
         return response
 
     def error(self, request: Request, key: str, status: int, **values: Any) -> HTMLResponse:
+        """An error page. It never starts a session: a request that arrived without the
+        cookie (another site's form) must not replace the browser's own session."""
         session = self.session(request)
         lang = self.language(request, session)
-        return self.page(request, "error.html.j2", session, status=status, message=say(key, lang, **values))
+        return self.page(request, "error.html.j2", session, status=status, start_session=False,
+                         message=say(key, lang, **values))
 
     def redirect(self, url: str, session: security.Session | None = None) -> RedirectResponse:
         response = RedirectResponse(url, status_code=303)
