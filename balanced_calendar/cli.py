@@ -622,6 +622,26 @@ def plan_cmd(config_path: Path, email: str | None, apply: bool, force: bool, fmt
     sys.exit(code)
 
 
+@cli.command("serve")
+@CONFIG_OPTION
+@click.option("--host", default=None, help="Listen address (default: [portal] listen).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="TCP port (default: [portal] port).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Serve https directly with this certificate chain (PEM); without it, plain http for "
+                   "a reverse proxy on this host.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The private key of --tls-cert.")
+def serve_cmd(config_path: Path, host: str | None, port: int | None, tls_cert: Path | None,
+              tls_key: Path | None) -> None:
+    """Run the self-service opt-in portal (sign-in, consent, settings, withdrawal, leader view)."""
+    from balanced_calendar.portal.app import serve
+
+    if (tls_cert is None) != (tls_key is None):
+        raise UserError("give --tls-cert and --tls-key together")
+    with _runtime(config_path) as rt:
+        serve(rt, host=host, port=port, certfile=tls_cert, keyfile=tls_key)
+
+
 def main() -> None:
     cli(prog_name="balanced-calendar")
 

@@ -53,7 +53,7 @@ from connectors.settings import (
     resolve,
 )
 
-__all__ = ["DEFAULT_K", "Config", "ConfigError", "MailConfig", "PersonConfig", "ReportsConfig",
+__all__ = ["DEFAULT_K", "Config", "ConfigError", "MailConfig", "PersonConfig", "PortalConfig", "ReportsConfig",
            "ServiceConfig", "TeamConfig", "check_config", "load_config", "parse_config"]
 
 DEFAULT_STATE_DIR = Path("/var/lib/balanced-calendar")
@@ -67,7 +67,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 Security = Literal["starttls", "ssl", "none"]
 SMTP_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 
-TOP_KEYS = ("service", "mail", "connectors", "people", "teams", "reports", "planner")
+TOP_KEYS = ("service", "mail", "connectors", "people", "teams", "reports", "planner", "portal")
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:password|passwd|passphrase|secret|secrets|token|api_key|private_key|vault_key)$", re.I)
@@ -272,6 +272,31 @@ class ReportsConfig(SettingsModel):
         return value
 
 
+def _proxy(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)") from None
+
+
+class PortalConfig(SettingsModel):
+    """``[portal]``: the self-service opt-in site (``balanced-calendar serve``)."""
+
+    base_url: Endpoint | None = Field(None, description="the public https address of the portal, e.g. "
+                                                        "https://kalender.agency.go.id (redirect URIs and "
+                                                        "the digest's one-click unsubscribe link hang off it)")
+    listen: NonBlank = Field("127.0.0.1", description="the address the portal listens on (behind a proxy)")
+    port: int = Field(8470, gt=0, lt=65536, description="the TCP port the portal listens on")
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy)]] = Field(
+        default_factory=list, description="addresses or networks of reverse proxies whose X-Forwarded-For/"
+                                          "-Proto/-Host headers are believed (none: the headers are ignored)")
+    session_minutes: int = Field(30, gt=0, le=24 * 60, description="a portal sign-in lasts this long")
+    signin_per_minute: int = Field(10, gt=0, description="sign-in callbacks allowed per client address "
+                                                         "and minute")
+
+
 class TeamEntry(SettingsModel):
     """One ``[[teams]]`` entry as written (leaders are checked once the people are known)."""
 
@@ -345,6 +370,12 @@ class PersonConfig(SettingsModel):
     #: the entry itself sets ``timezone`` (else it is ``[service]``'s, and a provider's zone
     #: hint may replace it: docs/architecture.md, "Time zones")
     _zone_fixed: bool = PrivateAttr(default=True)
+    #: the keys the entry itself writes (the rest are defaults a portal choice may replace)
+    _explicit: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def sets(self, key: str) -> bool:
+        """The entry writes ``key`` itself (not a default from ``[service]`` or the schema)."""
+        return key in self._explicit
 
     @property
     def zone_fixed(self) -> bool:
@@ -357,6 +388,7 @@ class PersonConfig(SettingsModel):
         explicit = not isinstance(data, Mapping) or "timezone" in data
         entry = handler(data)
         entry._zone_fixed = explicit
+        entry._explicit = frozenset(data) if isinstance(data, Mapping) else frozenset(type(entry).model_fields)
         return entry
 
     @model_validator(mode="before")
@@ -423,6 +455,7 @@ class Config:
     reports: ReportsConfig
     source: Path = field(default=Path("config.toml"))
     planner: PlannerConfig = field(default_factory=lambda: PlannerConfig())
+    portal: PortalConfig = field(default_factory=lambda: PortalConfig())
 
     def person(self, email_address: str) -> PersonConfig | None:
         """The person with this address (case-insensitive), or ``None``."""
@@ -436,14 +469,15 @@ class Config:
     def __reduce__(self) -> tuple[Any, ...]:
         # picklable for child processes (balanced_calendar.isolate); a mappingproxy is not
         return (_rebuild_config, (self.service, self.mail, dict(self.connectors), self.people, self.teams,
-                                  self.reports, self.source, self.planner))
+                                  self.reports, self.source, self.planner, self.portal))
 
 
 def _rebuild_config(service: ServiceConfig, mail: MailConfig, connectors: dict[str, ConnectorSettings],
                     people: tuple[PersonConfig, ...], teams: tuple[TeamConfig, ...], reports: ReportsConfig,
-                    source: Path, planner: PlannerConfig | None = None) -> Config:
+                    source: Path, planner: PlannerConfig | None = None, portal: PortalConfig | None = None) -> Config:
     return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors), people=people,
-                  teams=teams, reports=reports, source=source, planner=planner or PlannerConfig())
+                  teams=teams, reports=reports, source=source, planner=planner or PlannerConfig(),
+                  portal=portal or PortalConfig())
 
 
 # -- entry points ------------------------------------------------------------------------
@@ -687,6 +721,7 @@ class _Loader:
                                                         'the Mail.Send application permission)'))
         reports = self.table(ReportsConfig, data.get("reports", {}), "reports")
         planner = self.table(PlannerConfig, data.get("planner", {}), "planner")
+        portal = self.table(PortalConfig, data.get("portal", {}), "portal")
         entries, tree = self.teams(data.get("teams", []))
         people, records = self.people(data.get("people", []), service, sections, set(tree))
         teams = self.finish_teams(entries, tree, records, reports.k if reports else DEFAULT_K)
@@ -701,7 +736,7 @@ class _Loader:
         assert mail is not None and reports is not None  # no problems were found
         return Config(service=service, mail=mail, connectors=types.MappingProxyType(connectors),
                       people=tuple(people), teams=teams, reports=reports, source=Path(self.source),
-                      planner=planner or PlannerConfig())
+                      planner=planner or PlannerConfig(), portal=portal or PortalConfig())
 
     def connectors(self, raw: Any) -> tuple[dict[str, ConnectorSettings], set[str]]:
         """The ``[connectors.<name>]`` sections, each validated by its provider's schema.

@@ -350,3 +350,12 @@ def withdrawal_report(done: Withdrawal, *, email: str, config: str) -> list[str]
                      f"balanced-calendar unenroll --config {config} --email {email}")
     lines.append(f"erased everything of {done.pseudonym}; only a pseudonymous erasure record remains")
     return lines
+
+
+def remove_future_blocks(rt: Runtime, person: PersonRecord) -> str | None:
+    """Delete ``person``'s future own blocks from their calendar (switching blocks off in the
+    portal); blocks the person edited stay theirs. Returns the problem when the calendar could
+    not be reached or written (the blocks then stay), else ``None``."""
+    removed, kept, problem, _left = _remove_future_blocks(rt, person, rt.clock())
+    log.info("removed %d future blocks of %s (%d edited by their owner left)", removed, person.pseudonym, kept)
+    return problem

@@ -5,15 +5,19 @@ At start and at every reload the service compares each enrolled person's record 
 the record, logging which fields changed (by pseudonym, never address). A person enrolled
 but no longer in the config is reported, never erased: erasure is an explicit ``unenroll``.
 A changed zone or calendar also resets that person's change token, so the next sync reads
-their calendar whole.
+their calendar whole. Settings the entry leaves open follow the person's own portal choices
+when ``preferences`` is given (:mod:`balanced_calendar.preferences`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from balanced_calendar.config import Config, PersonConfig
+from balanced_calendar.preferences import Preferences
+from balanced_calendar.preferences import apply as apply_preferences
 from balanced_calendar.store import PersonRecord, Store, SyncState
 from connectors import provider
 
@@ -31,7 +35,7 @@ class Reconciled:
     not_in_config: tuple[str, ...]
 
 
-def wanted(person: PersonRecord, cfg: PersonConfig) -> PersonRecord:
+def wanted(person: PersonRecord, cfg: PersonConfig, prefs: Preferences | None = None) -> PersonRecord:
     """``person`` with the settings of their config entry.
 
     The zone is the entry's, except when the entry sets none and the provider reports the
@@ -40,12 +44,16 @@ def wanted(person: PersonRecord, cfg: PersonConfig) -> PersonRecord:
     plugin = provider(person.connector)
     calendar = plugin.calendar_key(cfg.calendar) if cfg.calendar else person.calendar
     zone = cfg.timezone if cfg.zone_fixed or not plugin.zone_hints else person.timezone
-    return replace(person, timezone=zone, language=cfg.language, team=cfg.team,
-                   protect=cfg.protect, digest=cfg.digest, calendar=calendar)
+    target = replace(person, timezone=zone, language=cfg.language, team=cfg.team,
+                     protect=cfg.protect, digest=cfg.digest, calendar=calendar)
+    return target if prefs is None else apply_preferences(target, cfg, prefs)
 
 
-def reconcile(config: Config, store: Store) -> Reconciled:
-    """Bring every enrolled person's record in line with ``config``; see the module doc."""
+def reconcile(config: Config, store: Store,
+              preferences: Callable[[str], Preferences] | None = None) -> Reconciled:
+    """Bring every enrolled person's record in line with ``config``; see the module doc.
+
+    ``preferences`` returns a person's portal choices by address."""
     changed: dict[str, tuple[str, ...]] = {}
     missing: list[str] = []
     for person in store.list_people():
@@ -57,7 +65,7 @@ def reconcile(config: Config, store: Store) -> Reconciled:
             log.warning("%s: the config names the %s connector but they enrolled with %s; "
                         "re-enroll them to switch", person.pseudonym, cfg.connector, person.connector)
             continue
-        target = wanted(person, cfg)
+        target = wanted(person, cfg, preferences(person.email) if preferences is not None else None)
         fields = tuple(name for name in OWNED if getattr(target, name) != getattr(person, name))
         if not fields:
             continue

@@ -133,7 +133,9 @@ def open_runtime(config: Config, *, environ: Mapping[str, str] = os.environ, clo
         if reconcile_people:
             from balanced_calendar.reconcile import reconcile
 
-            reconcile(config, store)
+            from balanced_calendar.preferences import load as load_preferences
+
+            reconcile(config, store, lambda email: load_preferences(store, vault, email))
     except BaseException:
         store.close()
         raise

@@ -26,8 +26,12 @@ def sender_of(rt: Runtime) -> Sender:
     from email.utils import parseaddr
 
     address = mail.sender or "balanced-calendar@localhost"
+    https = mail.unsubscribe_url
+    portal = getattr(rt.config, "portal", None)
+    if https is None and portal is not None and portal.base_url:
+        https = portal.base_url.rstrip("/") + "/unsubscribe"  # balanced-calendar serve answers it
     return Sender(address=address, unsubscribe_mailto=mail.unsubscribe_address or parseaddr(address)[1],
-                  unsubscribe_url=mail.unsubscribe_url)
+                  unsubscribe_url=https)
 
 
 def unsubscribe_token(store: Store, pseudonym: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from balanced_calendar.model import UserError
 from balanced_calendar.planner.run import PersonPlan, plan_person
 from balanced_calendar.planner.settings import settings_for
+from balanced_calendar.preferences import own_planner
 from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import PersonRecord
 from balanced_calendar.timezones import load_zone
@@ -27,7 +28,7 @@ def plan_one(rt: Runtime, person: PersonRecord, *, apply: bool, force: bool) -> 
     if apply and not person.protect:
         raise UserError(f"{person.pseudonym} has not allowed writes (protect = false)",
                         hint="set protect = true in their [[people]] entry, with their consent")
-    settings = settings_for(rt.policy, rt.config, person.email)
+    settings = settings_for(rt.policy, rt.config, person.email, own=own_planner(rt, person.email))
     with rt.connector_for(person) as connector:
         return plan_person(rt.store, connector, person, rt.policy, settings, rt.clock(), apply=apply, force=force)
 

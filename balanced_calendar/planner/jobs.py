@@ -16,6 +16,7 @@ from balanced_calendar.model import UserError
 from balanced_calendar.planner.command import plan_one
 from balanced_calendar.planner.desired import horizon_dates
 from balanced_calendar.planner.settings import settings_for
+from balanced_calendar.preferences import own_planner
 from balanced_calendar.runtime import Runtime, open_runtime
 from balanced_calendar.store import PersonRecord
 from balanced_calendar.timezones import load_zone
@@ -57,7 +58,7 @@ def plan_kind(config: Config, environ: object, clock: Callable[[], dt.datetime])
 
 def horizon_digest(rt: Runtime, person: PersonRecord) -> str:
     """A digest of the stored events of ``person``'s planning horizon (changes when they change)."""
-    settings = settings_for(rt.policy, rt.config, person.email)
+    settings = settings_for(rt.policy, rt.config, person.email, own=own_planner(rt, person.email))
     tz = load_zone(person.timezone)
     first, last = horizon_dates(rt.clock().astimezone(tz).date(), settings)
     cols = rt.store.load_event_columns(person.email, dt.datetime.combine(first, dt.time(), tzinfo=tz),

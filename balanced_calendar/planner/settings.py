@@ -42,11 +42,13 @@ def _apply(settings: PlanSettings, layer: PlannerConfig | None) -> PlanSettings:
     )
 
 
-def settings_for(policy: Policy, config: Config | None = None, email: str | None = None) -> PlanSettings:
-    """The planner settings of ``email`` (or everyone's, without it)."""
+def settings_for(policy: Policy, config: Config | None = None, email: str | None = None,
+                 own: PlannerConfig | None = None) -> PlanSettings:
+    """The planner settings of ``email`` (or everyone's, without it); ``own`` is the person's
+    portal choice, between ``[planner]`` and their own config table."""
     settings = PlanSettings(numbers=policy.planner)
     if config is None:
-        return settings
-    settings = _apply(settings, config.planner)
+        return _apply(settings, own)
+    settings = _apply(_apply(settings, config.planner), own)
     person = config.person(email) if email else None
     return _apply(settings, person.planner if person is not None else None)

@@ -12,6 +12,7 @@ enrolling a read-only person again with ``--protect`` asks for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from balanced_calendar.model import UserError
 from connectors.google.auth import Account, check_configured, client_config, scopes_for
 from connectors.google.client import Api, ca_bundle
 from connectors.plugin import AuthStart, Enrolled, EnrollInput, MemoryCredentials
+
+# requests-oauthlib logs the authorization code and the token answer at DEBUG level
+logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 
 PROMPT = "Open this address in a browser signed in as {email} and allow access:\n{{url}}"
 
@@ -120,8 +124,16 @@ class GoogleEnrollment:
         api = Api(req.settings, account, http=req.http() if req.http is not None else None)
         calendar = req.calendar or "primary"
         try:
-            api.call(api.service.calendarList().get(calendarId=calendar, fields="id,accessRole"))
+            entry = api.call(api.service.calendarList().get(calendarId="primary", fields="id,accessRole"))
+            if calendar != "primary":
+                api.call(api.service.calendarList().get(calendarId=calendar, fields="id,accessRole"))
         finally:
             account.save_token()
             api.authorized.close()
+        # the primary calendar's id is the account's address: whoever signed in must be the
+        # person being enrolled (a web opt-in trusts the address only after this check)
+        signed_in = str((entry or {}).get("id", "")).lower()
+        if signed_in and "@" in signed_in and signed_in != req.email.lower():
+            raise UserError("the account that signed in is not the person being enrolled",
+                            hint=f"sign in as {req.email}")
         return Enrolled(calendar=calendar, secret=account.secret, scopes=scopes_for(req.protect))

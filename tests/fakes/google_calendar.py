@@ -10,7 +10,9 @@ google-auth to talk to it through ``api_endpoint`` and ``token_uri``:
 - ``/batch/calendar/v3`` multipart batches, each part with its own bearer token;
 - ``/token``: the JWT-bearer grant (a service account's signed JWT, verified with its public
   key; the ``sub`` claim is the user the token acts as), the refresh grant and the
-  authorization-code grant (PKCE S256); ``/auth`` plays the consent screen.
+  authorization-code grant (PKCE S256); ``/auth`` plays the consent screen: it approves at
+  once as :attr:`FakeGoogle.signed_in` (the browser's signed-in test user), else as the
+  ``login_hint``, and redirects back with a code.
 
 A bearer token belongs to one user: ``primary`` is that user's calendar and another user's
 calendar is not found. Faults (403 usageLimits, 429 with ``Retry-After``, 500, …) are queued
@@ -176,6 +178,8 @@ class FakeGoogle:
         self.refresh_tokens: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.access: dict[str, tuple[str, tuple[str, ...], float]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
+        self.signed_in: str | None = None  # who the consent screen approves as (None: the login_hint)
+        self.answers: list[str] = []  # the redirects back the consent screen made (a browser's history)
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.schema_errors: list[str] = []
@@ -342,8 +346,10 @@ class FakeGoogle:
         code = secrets.token_urlsafe(12)
         self.codes[code] = {"email": email or query["login_hint"], "scopes": tuple(query["scope"].split()),
                             "redirect_uri": query["redirect_uri"], "challenge": query.get("code_challenge", "")}
-        return query["redirect_uri"] + "?" + urllib.parse.urlencode(
+        answer = query["redirect_uri"] + "?" + urllib.parse.urlencode(
             {"code": code, "state": query.get("state", ""), "scope": query["scope"]})
+        self.answers.append(answer)
+        return answer
 
     # -- the API -----------------------------------------------------------------------
     def dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes,
@@ -614,7 +620,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, {}, answer)
         elif parts.path == "/auth":
             fake.seen.append(Seen("GET", "auth", None, query))
-            self._send(302, {"Location": fake.consent(query)}, b"", "text/html")
+            self._send(302, {"Location": fake.consent(query, fake.signed_in)}, b"", "text/html")
         elif parts.path == "/batch/calendar/v3":
             fake.seen.append(Seen("POST", "batch", None, {}))
             self._batch(headers, body)

@@ -2,7 +2,9 @@
 
 It follows the published API closely enough for the real MSAL and our connector to talk to
 it: the tenant's OpenID configuration, the token endpoint (client credentials, refresh
-token, device code, authorization code with PKCE), the device-code endpoint; Graph's
+token, device code, authorization code with PKCE), the device-code endpoint, the authorize
+endpoint (a browser's sign-in: approves at once as :attr:`FakeGraph.signed_in`, else as the
+``login_hint``, and redirects back with a code); Graph's
 ``calendarView`` and ``calendarView/delta`` (pages, ``@odata.nextLink``/``@odata.deltaLink``,
 ``@removed``, 410 ``SyncStateNotFound`` for expired tokens), events CRUD with change keys and
 ``If-Match``, ``mailboxSettings``, JSON ``$batch`` and ``sendMail``. Graph's throttling is
@@ -136,6 +138,7 @@ class FakeGraph:
         self.refresh_tokens: dict[str, tuple[str, str]] = {}  # refresh -> (email, scope)
         self.devices: dict[str, dict[str, Any]] = {}  # device_code -> {user_code, email, approved, scope}
         self.codes: dict[str, dict[str, Any]] = {}  # auth code -> {email, challenge, redirect_uri, scope}
+        self.signed_in: str | None = None  # who the authorize endpoint approves as (None: the login_hint)
         self.log: list[Logged] = []
         self.latency = 0.0
         self.throttled = 0  # answer this many next Graph requests with 429
@@ -613,6 +616,16 @@ class _Handler(BaseHTTPRequestHandler):
         if path == f"/{TENANT}/oauth2/v2.0/token" and method == "POST":
             status, answer = fake.token_endpoint(form)
             return self._reply(status, answer)
+        if path == f"/{TENANT}/oauth2/v2.0/authorize" and method == "GET":
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            who = fake.signed_in or query.get("login_hint", "")
+            back = fake.authorize(self.path, who)
+            target = query.get("redirect_uri", "")
+            self.send_response(302)
+            self.send_header("Location", target + ("&" if "?" in target else "?") + urllib.parse.urlencode(back))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if path == f"/{TENANT}/oauth2/v2.0/devicecode" and method == "POST":
             return self._reply(200, fake.device_endpoint(form))
         self._reply(404, {"error": "not_found"})
