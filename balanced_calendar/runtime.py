@@ -16,6 +16,7 @@ from typing import Any
 
 from balanced_calendar.config import Config
 from balanced_calendar.model import Policy, UserError
+from balanced_calendar.planner.settings import auto_decline_for
 from balanced_calendar.policyfile import load_policy
 from balanced_calendar.store import PersonRecord, Store
 from balanced_calendar.store.select import open_service_store
@@ -73,7 +74,8 @@ class Runtime:
         configured = self.config.person(person.email)
         calendar = configured.calendar if configured is not None else person.calendar
         return PersonRef(email=person.email, calendar=calendar, timezone=person.timezone,
-                         protect=person.protect, zone_fixed=configured is not None and configured.zone_fixed)
+                         protect=person.protect, zone_fixed=configured is not None and configured.zone_fixed,
+                         focus_auto_decline=auto_decline_for(self.config, person.email))
 
     def context_for(self, person: PersonRecord) -> Context:
         """What ``person``'s connector is built from (settings, person, credentials, clock)."""

@@ -57,6 +57,9 @@ class PersonRef:
 
     ``zone_fixed``: the config sets this person's ``timezone``, so a zone hint from the
     provider (``ChangeSet.zone``) is not wanted and the connector may skip looking it up.
+    ``focus_auto_decline``: the person's planner ``google_auto_decline`` (``"off"``,
+    ``"new"`` or ``"all"``): what a provider with its own focus time (Google) does with
+    invitations over their focus blocks. Other providers ignore it.
     """
 
     email: str
@@ -64,6 +67,7 @@ class PersonRef:
     timezone: str
     protect: bool = False
     zone_fixed: bool = False
+    focus_auto_decline: str = "off"
 
 
 @dataclass(frozen=True)

@@ -649,7 +649,7 @@ def test_unknown_key_in_a_provider_section_is_reported_with_its_key_path(tmp_pat
     assert paths(path) == ["connectors.google.scopes", "connectors.google.name"]
     msg = message(path, "connectors.google.scopes")
     assert "unknown key" in msg and "client_secrets_file" in msg and "max_concurrency" in msg
-    assert msg.endswith("(allowed: api_endpoint, auto_decline, auto_decline_people, ca_file, client_secrets_file, "
+    assert msg.endswith("(allowed: api_endpoint, ca_file, client_secrets_file, "
                         "max_concurrency, max_wait, mode, service_account_file, timeout)")  # not "name": the loader sets it
 
 

@@ -204,12 +204,12 @@ def test_missing_delegation_names_the_scopes_to_grant(fake, sa_file, settings):
     assert "unauthorized_client" in str(caught.value) and "calendar.settings.readonly" in str(caught.value)
 
 
-BLOCK = Event(uid="bc-focus-2026-12-15", start=at(15, 7, 30), end=at(15, 9, 30), kind=Kind.OWN_BLOCK, title="Fokus")
+BLOCK = Event(uid="bc-p1-20261215-focus-0", start=at(15, 7, 30), end=at(15, 9, 30), kind=Kind.OWN_BLOCK,
+              title="Fokus")
 
 
 def test_focus_blocks_are_native_focus_time_without_notifications(fake, sa_file, settings):
-    chosen = domain_settings(fake, sa_file, auto_decline_people={OWNER: "declineOnlyNewConflictingInvitations"})
-    ref = connector(chosen, protect=True).create_block(BLOCK)
+    ref = connector(settings, protect=True, auto_decline="new").create_block(BLOCK)
     [insert] = [s for s in fake.seen if s.op == "events.insert"]
     assert insert.query["sendUpdates"] == "none" and "attendees" not in insert.body
     assert insert.body["eventType"] == "focusTime"
@@ -217,8 +217,8 @@ def test_focus_blocks_are_native_focus_time_without_notifications(fake, sa_file,
     assert insert.body["extendedProperties"]["private"]["balancedCalendarId"] == BLOCK.uid
     stored = fake.calendar(OWNER).events[ref.provider_id]
     assert stored["eventType"] == "focusTime" and stored["transparency"] == "opaque"
-    connector(settings, protect=True).create_block(Event(uid="bc-2", start=at(16, 8), end=at(16, 9),
-                                                         kind=Kind.OWN_BLOCK, title="Fokus"))
+    connector(settings, protect=True).create_block(Event(uid="bc-p1-20261216-focus-0", start=at(16, 8),
+                                                         end=at(16, 9), kind=Kind.OWN_BLOCK, title="Fokus"))
     assert fake.seen[-1].body["focusTimeProperties"] == {"autoDeclineMode": "declineNone"}
 
 
@@ -230,7 +230,7 @@ def test_accounts_without_focus_time_get_private_busy_blocks_and_it_is_remembere
     assert (stored["eventType"], stored["visibility"], stored["transparency"]) == ("default", "private", "opaque")
     assert fake.count("events.insert") == 2  # the refused focus-time one, then the plain one
     connector(settings, protect=True, secret=secret).create_block(
-        Event(uid="bc-2", start=at(16, 8), end=at(16, 9), kind=Kind.OWN_BLOCK, title="Fokus"))
+        Event(uid="bc-p1-20261216-focus-0", start=at(16, 8), end=at(16, 9), kind=Kind.OWN_BLOCK, title="Fokus"))
     assert fake.count("events.insert") == 3 and "eventType" not in fake.seen[-1].body
 
 

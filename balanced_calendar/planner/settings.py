@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 class PlanSettings:
     """What the planner does for one person.
 
-    ``google_auto_decline`` is handed to connectors that map focus blocks onto a provider's
-    own focus time; the planner itself never declines or answers anything.
+    ``google_auto_decline`` reaches the connector as ``PersonRef.focus_auto_decline``
+    (:func:`auto_decline_for`, used by the runtime when it builds the person's connector);
+    the planner itself never declines or answers anything.
     """
 
     numbers: PlannerSettings
@@ -52,3 +53,13 @@ def settings_for(policy: Policy, config: Config | None = None, email: str | None
     settings = _apply(_apply(settings, config.planner), own)
     person = config.person(email) if email else None
     return _apply(settings, person.planner if person is not None else None)
+
+
+def auto_decline_for(config: Config, email: str) -> str:
+    """``email``'s ``google_auto_decline``: their ``planner`` table, else the config's
+    ``[planner]``, else ``"off"`` (the one source of the Google auto-decline mode)."""
+    person = config.person(email)
+    for layer in (person.planner if person is not None else None, config.planner):
+        if layer is not None and layer.google_auto_decline:
+            return layer.google_auto_decline
+    return "off"

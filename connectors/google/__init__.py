@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 #: the API root the real service answers at (the discovery document's ``rootUrl``)
 DEFAULT_API_ROOT = "https://www.googleapis.com/"
-AUTO_DECLINE_MODES = ("declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations")
+#: a person's planner ``google_auto_decline`` -> ``focusTimeProperties.autoDeclineMode``
+AUTO_DECLINE_MODES = {"off": "declineNone", "new": "declineOnlyNewConflictingInvitations",
+                      "all": "declineAllConflictingInvitations"}
 
 
 class GoogleSettings(ConnectorSettings):
@@ -47,12 +49,6 @@ class GoogleSettings(ConnectorSettings):
     max_wait: float = Field(
         60.0, ge=0, description="seconds one read may spend waiting out rate limits and server "
                                 "errors before it fails with a rate-limit error")
-    auto_decline: Literal["declineNone", "declineAllConflictingInvitations",
-                          "declineOnlyNewConflictingInvitations"] = Field(
-        "declineNone", description="focusTimeProperties.autoDeclineMode of focus blocks")
-    auto_decline_people: dict[str, Literal["declineNone", "declineAllConflictingInvitations",
-                                           "declineOnlyNewConflictingInvitations"]] = Field(
-        default_factory=dict, description="per-person autoDeclineMode, by address (overrides auto_decline)")
 
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:
@@ -69,9 +65,6 @@ class GoogleSettings(ConnectorSettings):
         """The API root with a trailing slash."""
         root = self.api_endpoint or DEFAULT_API_ROOT
         return root if root.endswith("/") else root + "/"
-
-    def decline_mode(self, email: str) -> str:
-        return self.auto_decline_people.get(email.lower(), self.auto_decline)
 
 
 def _factory(ctx: Context) -> GoogleConnector:

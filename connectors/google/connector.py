@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from balanced_calendar.model import AuthExpired, BlockRef, ChangeSet, Event, Window
+from balanced_calendar.model.blockid import parse_block_id
 
 from connectors.base import Connector
-from connectors.google import mapping, prefetched
+from connectors.google import AUTO_DECLINE_MODES, mapping, prefetched
 from connectors.google.auth import Account, reenroll_command
 from connectors.google.client import Api, Gone, Sleep, SyncTokenExpired
 from connectors.plugin import Clock, Context, utc_now
@@ -44,11 +45,14 @@ class GoogleConnector(Connector):
     supports_incremental: ClassVar[bool] = True
 
     def __init__(self, settings: Any, account: Account, *, calendar: str = "primary", zone_fixed: bool = False,
-                 http: Any = None, clock: Clock = utc_now, sleep: Sleep = time.sleep) -> None:
+                 auto_decline: str = "off", http: Any = None, clock: Clock = utc_now,
+                 sleep: Sleep = time.sleep) -> None:
         super().__init__(owner=account.email, calendar=calendar, allow_write=account.protect)
         self.settings = settings
         self.account = account
         self.zone_fixed = zone_fixed
+        #: the person's planner ``google_auto_decline``: "off", "new" or "all"
+        self.auto_decline = auto_decline
         self.clock = clock
         self._http = http
         self._sleep = sleep
@@ -58,6 +62,7 @@ class GoogleConnector(Connector):
     def from_context(cls, ctx: Context, *, sleep: Sleep = time.sleep) -> GoogleConnector:
         account = Account(ctx.settings, ctx.person.email, ctx.person.protect, ctx.credentials)
         return cls(ctx.settings, account, calendar=ctx.person.calendar, zone_fixed=ctx.person.zone_fixed,
+                   auto_decline=ctx.person.focus_auto_decline,
                    http=ctx.http() if ctx.http is not None else None, clock=ctx.clock, sleep=sleep)
 
     @property
@@ -178,7 +183,12 @@ class GoogleConnector(Connector):
         return zone
 
     # -- own blocks --------------------------------------------------------------------
-    def _focus_allowed(self) -> bool:
+    def _focus_allowed(self, block: Event) -> bool:
+        """A native focus-time event: only for focus blocks (the block id carries the kind),
+        on the primary calendar, of an account not known to refuse them."""
+        key = parse_block_id(block.uid)
+        if key is None or key.kind != "focus":
+            return False
         primary = self.calendar in ("primary", self.account.email)
         return primary and self.account.secret.get("focus_time", True) is not False
 
@@ -201,7 +211,7 @@ class GoogleConnector(Connector):
     def _create(self, block: Event) -> BlockRef:
         self._check_scope()
         try:
-            if self._focus_allowed():
+            if self._focus_allowed(block):
                 try:
                     return self._insert(block, focus=True)
                 except _FocusRefused:
@@ -214,7 +224,8 @@ class GoogleConnector(Connector):
     def _insert(self, block: Event, *, focus: bool) -> BlockRef:
         from balanced_calendar.model import ProviderError
 
-        body = mapping.block_body(block, focus=focus, decline_mode=self.settings.decline_mode(self.account.email))
+        mode = AUTO_DECLINE_MODES.get(self.auto_decline, AUTO_DECLINE_MODES["off"])
+        body = mapping.block_body(block, focus=focus, decline_mode=mode)
         try:
             item = self.api.call(self.events.insert(calendarId=self.calendar, body=body, sendUpdates="none",
                                                     fields=mapping.EVENT_FIELDS))

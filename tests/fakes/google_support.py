@@ -62,7 +62,7 @@ def domain_settings(fake: FakeGoogle, sa_file: Path, **extra: Any) -> GoogleSett
 
 def connector(settings: GoogleSettings, email: str = OWNER, *, protect: bool = False,
               secret: dict[str, Any] | None = None, calendar: str = "primary", zone_fixed: bool = True,
-              sleep: Any = None, clock: Any = None) -> GoogleConnector:
+              sleep: Any = None, clock: Any = None, auto_decline: str = "off") -> GoogleConnector:
     credentials = secret if isinstance(secret, MemoryCredentials) else MemoryCredentials(secret or {})
     kwargs: dict[str, Any] = {}
     if sleep is not None:
@@ -70,7 +70,7 @@ def connector(settings: GoogleSettings, email: str = OWNER, *, protect: bool = F
     if clock is not None:
         kwargs["clock"] = clock
     return GoogleConnector(settings, Account(settings, email, protect, credentials), calendar=calendar,
-                           zone_fixed=zone_fixed, **kwargs)
+                           zone_fixed=zone_fixed, auto_decline=auto_decline, **kwargs)
 
 
 def stamp(value: dt.datetime | dt.date) -> dict[str, str]:
