@@ -11,18 +11,21 @@ runs one operation: it waits once when Exchange asks to back off for at most
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from balanced_calendar.model import AuthExpired, Conflict, ProviderError, RateLimited
+from balanced_calendar.model import AuthExpired, BalancedCalendarError, Conflict, ProviderError, RateLimited
 
-from connectors.exchange import ExchangeSettings
+from connectors.exchange import OAUTH_HTTPS, ExchangeSettings, insecure_oauth
 
 import exchangelib
+import requests
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from exchangelib import errors as ews_errors
 from exchangelib.ewsdatetime import EWSTimeZone
-from exchangelib.protocol import FailFast
+from exchangelib.protocol import FailFast, Protocol
 from exchangelib.version import Build, Version
 
 from connectors._zones import to_zoneinfo
@@ -47,6 +50,26 @@ IMPERSONATION_HINT = ("grant the service account the ApplicationImpersonation ro
                       "-CustomRecipientWriteScope <scope of enrolled people>) and enroll again")
 
 
+TLS_HINT = ("trust the CA that signed the Exchange server's certificate: put its PEM file in "
+            "REQUESTS_CA_BUNDLE=/path/ca.pem in the service's environment (or fix the certificate's name "
+            "to match service_endpoint)")
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    """What went wrong in the TLS handshake, if ``exc`` is such a failure (exchangelib turns
+    requests' SSLError into a TransportError carrying its text)."""
+    text = str(exc)
+    if isinstance(exc, ews_errors.TransportError) and not isinstance(exc, ews_errors.ResponseMessageError):
+        if "CERTIFICATE_VERIFY_FAILED" not in text and "SSLError" not in text:
+            return None
+    elif not isinstance(exc, (requests.exceptions.SSLError, ssl.SSLError)):
+        return None
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ("the EWS endpoint's TLS certificate is not trusted (signed by an unknown CA, expired, "
+                "or issued for another name)")
+    return "the TLS handshake with the EWS endpoint failed"
+
+
 def _secret(path: Any) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
@@ -67,9 +90,21 @@ def credentials(settings: ExchangeSettings) -> Any:
 def account(settings: ExchangeSettings, email: str) -> Any:
     """An exchangelib ``Account`` impersonating ``email`` (no request is sent yet)."""
     auth_type = {"ntlm": exchangelib.NTLM, "basic": exchangelib.BASIC, "oauth": exchangelib.OAUTH2}[settings.auth]
+    if insecure_oauth(settings.auth, settings.service_endpoint):
+        raise ProviderError(NAME, OAUTH_HTTPS, hint="set service_endpoint of [connectors.exchange] to "
+                                                    "https://HOST/EWS/Exchange.asmx",
+                            source=settings.service_endpoint)
     config = exchangelib.Configuration(
         service_endpoint=settings.service_endpoint, credentials=credentials(settings), auth_type=auth_type,
         version=VERSION, retry_policy=FailFast(), max_connections=settings.max_concurrency)
+    # exchangelib shares one protocol (sessions, auth) per endpoint and credentials, whatever the
+    # auth type: a changed auth type must not reuse the sessions of the previous one
+    try:
+        cached, _ = Protocol[config]
+    except KeyError:
+        cached = None
+    if cached is not None and getattr(cached, "auth_type", auth_type) != auth_type:
+        del Protocol[config]
     found = exchangelib.Account(primary_smtp_address=email, config=config, autodiscover=False,
                                 access_type=exchangelib.IMPERSONATION, default_timezone=EWSTimeZone("UTC"),
                                 locale="en_US")
@@ -119,12 +154,32 @@ class EwsClient:
                                                       "(ErrorServerBusy)") from None
                 self._sleep(back_off)
                 waited += back_off
-            except ews_errors.EWSError as exc:
+            except BalancedCalendarError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (every failure reaches the operator typed, with its fix)
                 raise self.translate(exc) from None
 
     def translate(self, exc: Exception) -> ProviderError:
-        """Our error for an exchangelib error: what is wrong and how to fix it, no server text."""
+        """Our error for a failed operation: what is wrong and how to fix it, no server text."""
         endpoint = self.settings.service_endpoint
+        tls = _tls_problem(exc)
+        if tls is not None:
+            return ProviderError(NAME, tls, hint=TLS_HINT, source=endpoint)
+        if isinstance(exc, InsecureTransportError):
+            return ProviderError(NAME, OAUTH_HTTPS, hint="set service_endpoint of [connectors.exchange] to "
+                                                         "https://HOST/EWS/Exchange.asmx", source=endpoint)
+        if isinstance(exc, OAuth2Error):
+            return AuthExpired(NAME, f"the OAuth token was refused ({type(exc).__name__})",
+                               hint="put a current access token in token_file of [connectors.exchange]",
+                               source=endpoint)
+        if isinstance(exc, (requests.RequestException, OSError)):
+            return ProviderError(NAME, f"cannot reach the EWS endpoint ({type(exc).__name__})",
+                                 hint="check service_endpoint of [connectors.exchange], the server's name "
+                                      "in DNS and the network path (proxy, firewall)", source=endpoint)
+        if not isinstance(exc, ews_errors.EWSError):
+            return ProviderError(NAME, f"the EWS request failed unexpectedly ({type(exc).__name__})",
+                                 hint="check service_endpoint of [connectors.exchange]; run the sync again "
+                                      "with the same settings to see whether it persists", source=endpoint)
         if isinstance(exc, ews_errors.UnauthorizedError):
             hint = ("put a current access token in token_file of [connectors.exchange]"
                     if self.settings.auth == "oauth" else

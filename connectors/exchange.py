@@ -16,6 +16,15 @@ from connectors.settings import ConnectorSettings, Endpoint, NonBlank, Problem, 
 #: authentication methods that sign in with ``username`` and ``password_file``
 PASSWORD_AUTH = ("ntlm", "basic")
 
+#: why ``auth = "oauth"`` refuses an ``http://`` endpoint (oauthlib would refuse to send the token)
+OAUTH_HTTPS = "OAuth tokens are only sent over https; use an https:// service_endpoint"
+
+
+def insecure_oauth(auth: object, endpoint: object) -> bool:
+    """``True`` when a bearer token would travel over plain http."""
+    return auth == "oauth" and isinstance(endpoint, str) and endpoint.strip().lower().startswith("http://")
+
+
 if TYPE_CHECKING:
     from connectors.base import Connector
 
@@ -40,8 +49,13 @@ class ExchangeSettings(ConnectorSettings):
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:
         auth = raw.get("auth", "ntlm")
-        if auth == "oauth" and "token_file" not in raw:
-            return [("token_file", required_secret(' with auth = "oauth"'))]
+        if auth == "oauth":
+            found_oauth: list[Problem] = []
+            if "token_file" not in raw:
+                found_oauth.append(("token_file", required_secret(' with auth = "oauth"')))
+            if insecure_oauth(auth, raw.get("service_endpoint")):
+                found_oauth.append(("service_endpoint", OAUTH_HTTPS))
+            return found_oauth
         if auth not in PASSWORD_AUTH:
             return []
         found: list[Problem] = []
