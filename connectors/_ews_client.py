@@ -22,6 +22,7 @@ from connectors.exchange import OAUTH_HTTPS, ExchangeSettings, insecure_oauth
 
 import exchangelib
 import requests
+import requests.adapters
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from exchangelib import errors as ews_errors
 from exchangelib.ewsdatetime import EWSTimeZone
@@ -50,9 +51,40 @@ IMPERSONATION_HINT = ("grant the service account the ApplicationImpersonation ro
                       "-CustomRecipientWriteScope <scope of enrolled people>) and enroll again")
 
 
-TLS_HINT = ("trust the CA that signed the Exchange server's certificate: put its PEM file in "
-            "REQUESTS_CA_BUNDLE=/path/ca.pem in the service's environment (or fix the certificate's name "
-            "to match service_endpoint)")
+TLS_HINT = ("set ca_file of [connectors.exchange] to the PEM file of the CA that signed the Exchange "
+            "server's certificate (or REQUESTS_CA_BUNDLE=/path/ca.pem in the service's environment), or fix "
+            "the certificate's name to match service_endpoint")
+
+
+class _TrustingAdapter(requests.adapters.HTTPAdapter):
+    """Verifies the EWS endpoint against ``ca_file`` on every request, the NTLM handshake's too
+    (a session's own ``verify`` would lose against ``REQUESTS_CA_BUNDLE``)."""
+
+    def __init__(self, ca_file: str) -> None:
+        # as exchangelib's own adapter: one connection per session, no retries of its own
+        super().__init__(pool_block=True, pool_connections=Protocol.CONNECTIONS_PER_SESSION,
+                         pool_maxsize=Protocol.CONNECTIONS_PER_SESSION, max_retries=0)
+        self.ca_file = ca_file
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["verify"] = self.ca_file
+        return super().send(request, **kwargs)
+
+
+def _trust(protocol: Any, ca_file: str | None) -> None:
+    """Make every session ``protocol`` creates verify the server against ``ca_file``: exchangelib
+    has no per-endpoint CA setting, only a process-wide adapter class."""
+    if ca_file is None or getattr(protocol, "trusted_ca_file", None) == ca_file:
+        return
+    create = protocol.create_session
+
+    def create_session() -> Any:
+        session = create()
+        session.mount(protocol.service_endpoint, _TrustingAdapter(ca_file))
+        return session
+
+    protocol.create_session = create_session
+    protocol.trusted_ca_file = ca_file
 
 
 def _tls_problem(exc: BaseException) -> str | None:
@@ -97,18 +129,21 @@ def account(settings: ExchangeSettings, email: str) -> Any:
     config = exchangelib.Configuration(
         service_endpoint=settings.service_endpoint, credentials=credentials(settings), auth_type=auth_type,
         version=VERSION, retry_policy=FailFast(), max_connections=settings.max_concurrency)
+    ca_file = str(settings.ca_file) if settings.ca_file else None
     # exchangelib shares one protocol (sessions, auth) per endpoint and credentials, whatever the
-    # auth type: a changed auth type must not reuse the sessions of the previous one
+    # auth type and CA: a changed auth type or CA must not reuse the sessions of the previous one
     try:
         cached, _ = Protocol[config]
     except KeyError:
         cached = None
-    if cached is not None and getattr(cached, "auth_type", auth_type) != auth_type:
+    if cached is not None and (getattr(cached, "auth_type", auth_type) != auth_type
+                               or getattr(cached, "trusted_ca_file", None) != ca_file):
         del Protocol[config]
     found = exchangelib.Account(primary_smtp_address=email, config=config, autodiscover=False,
                                 access_type=exchangelib.IMPERSONATION, default_timezone=EWSTimeZone("UTC"),
                                 locale="en_US")
     found.protocol.TIMEOUT = settings.timeout
+    _trust(found.protocol, ca_file)
     return found
 
 

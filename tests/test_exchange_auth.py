@@ -30,19 +30,20 @@ def _secret(folder: Path, name: str, value: str) -> Path:
     return path
 
 
-def ntlm_settings(url: str, folder: Path, password: str = NTLM_PASSWORD,
-                  username: str = NTLM_USER) -> ExchangeSettings:
+def ntlm_settings(url: str, folder: Path, password: str = NTLM_PASSWORD, username: str = NTLM_USER,
+                  **extra: object) -> ExchangeSettings:
     return ExchangeSettings.model_validate({
         "name": "exchange", "auth": "ntlm", "username": username, "service_endpoint": url,
-        "password_file": str(_secret(folder, "ews-password", password))})
+        "password_file": str(_secret(folder, "ews-password", password)), **extra})
 
 
 def ntlm_connector(fake: FakeEws | str, folder: Path, password: str = NTLM_PASSWORD,
-                   username: str = NTLM_USER) -> Connector:
+                   username: str = NTLM_USER, **extra: object) -> Connector:
     from connectors._ews_connector import ExchangeConnector
 
     url = fake if isinstance(fake, str) else fake.url
-    return ExchangeConnector(ntlm_settings(url, folder, password, username), owner=OWNER, allow_write=True)
+    return ExchangeConnector(ntlm_settings(url, folder, password, username, **extra), owner=OWNER,
+                             allow_write=True)
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +202,10 @@ def no_ca_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_a_certificate_from_an_untrusted_ca_is_a_clear_error_until_the_ca_is_trusted(
+def test_a_certificate_from_an_untrusted_ca_is_a_clear_error_until_ca_file_trusts_it(
         ntlm_tls: tuple[FakeEws, Path], tmp_path: Path, no_ca_env: pytest.MonkeyPatch) -> None:
+    from tests.smtp_server import make_pki
+
     fake, ca = ntlm_tls
     fake.reset()
     fake.add_service_account(NTLM_USER, NTLM_PASSWORD, {OWNER})
@@ -211,13 +214,35 @@ def test_a_certificate_from_an_untrusted_ca_is_a_clear_error_until_the_ca_is_tru
     with pytest.raises(ProviderError) as caught:
         ntlm_connector(fake, tmp_path).read(WINDOW, JAKARTA)
     assert "certificate is not trusted" in caught.value.public
-    assert "REQUESTS_CA_BUNDLE" in (caught.value.hint or "") and "CA" in (caught.value.hint or "")
+    assert "ca_file" in (caught.value.hint or "") and "REQUESTS_CA_BUNDLE" in (caught.value.hint or "")
     assert fake.requests == [] and fake.ntlm_logins == []
 
-    no_ca_env.setenv("REQUESTS_CA_BUNDLE", str(ca))  # the agency's CA, as the README tells the operator
-    events = ntlm_connector(fake, tmp_path).read(WINDOW, JAKARTA)
+    # the agency's CA in ca_file wins even over an unrelated bundle in REQUESTS_CA_BUNDLE
+    no_ca_env.setenv("REQUESTS_CA_BUNDLE", str(make_pki(tmp_path / "other-pki").ca))
+    events = ntlm_connector(fake, tmp_path, ca_file=str(ca)).read(WINDOW, JAKARTA)
     assert [e.uid for e in events] == [SCENARIO[0].uid]
     assert set(fake.ntlm_logins) == {NTLM_USER}  # NTLM over TLS (with channel bindings sent)
+
+    # and without ca_file the wrong bundle is still refused: the trust is not left behind
+    with pytest.raises(ProviderError, match="certificate is not trusted"):
+        ntlm_connector(fake, tmp_path).read(WINDOW, JAKARTA)
+
+
+def test_requests_ca_bundle_also_trusts_the_agency_ca(
+        ntlm_tls: tuple[FakeEws, Path], tmp_path: Path, no_ca_env: pytest.MonkeyPatch) -> None:
+    fake, ca = ntlm_tls
+    fake.reset()
+    fake.add_service_account(NTLM_USER, NTLM_PASSWORD, {OWNER})
+    fake.put(OWNER, scenario_item(SCENARIO[0], OWNER))
+    no_ca_env.setenv("REQUESTS_CA_BUNDLE", str(ca))
+    assert [e.uid for e in ntlm_connector(fake, tmp_path).read(WINDOW, JAKARTA)] == [SCENARIO[0].uid]
+
+
+def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not a readable file"):
+        ntlm_settings("https://mail.agency.go.id/EWS/Exchange.asmx", tmp_path, ca_file=str(tmp_path / "none.pem"))
 
 
 def test_an_untrusted_certificate_through_the_cli_names_the_ca_setting(
@@ -236,8 +261,13 @@ password_file = "ews-password"
     args = ["enroll", "--config", config, "--provider", "exchange", "--email", RINA, "--yes"]
     refused = cli(*args)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "certificate is not trusted" in refused.stderr and "REQUESTS_CA_BUNDLE" in refused.stderr
-    trusted = cli(*args, env={"REQUESTS_CA_BUNDLE": str(ca)})
+    assert "certificate is not trusted" in refused.stderr and "ca_file" in refused.stderr
+    assert cli("people", "--config", config).stdout.count(RINA) == 0  # nothing recorded
+    # what the hint says: [connectors.exchange] ca_file
+    text = Path(config).read_text().replace('password_file = "ews-password"\n',
+                                            f'password_file = "ews-password"\nca_file = "{ca}"\n')
+    Path(config).write_text(text)
+    trusted = cli(*args)
     assert trusted.returncode == 0, trusted.stderr
 
 
