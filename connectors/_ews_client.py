@@ -5,7 +5,9 @@ The service account signs in (NTLM, basic, or an OAuth bearer token) and imperso
 enrolled person (``ExchangeImpersonation``). The endpoint and the server version are given,
 so exchangelib sends no autodiscover or version-guessing request. :meth:`EwsClient.call`
 runs one operation: it waits once when Exchange asks to back off for at most
-``max_wait`` seconds, and raises :mod:`balanced_calendar.model` errors otherwise.
+``max_wait`` seconds, and raises :mod:`balanced_calendar.model` errors otherwise, whatever
+failed (exchangelib, requests, TLS, oauthlib). The server's certificate is verified against
+``ca_file`` when one is configured; a bearer token is never sent over plain http.
 """
 
 from __future__ import annotations

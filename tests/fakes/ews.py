@@ -45,6 +45,17 @@ CHALLENGES = ("NTLM", 'Basic realm="127.0.0.1"')
 _NTLM_ENV = threading.Lock()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, refused certificate) is no server failure."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            super().handle_error(request, client_address)
+
+
 def _t(name: str) -> str:
     return f"{{{T}}}{name}"
 
@@ -236,7 +247,7 @@ class FakeEws:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._tls = cert is not None
         if cert is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
