@@ -5,24 +5,30 @@ The service account signs in (NTLM, basic, or an OAuth bearer token) and imperso
 enrolled person (``ExchangeImpersonation``). The endpoint and the server version are given,
 so exchangelib sends no autodiscover or version-guessing request. :meth:`EwsClient.call`
 runs one operation: it waits once when Exchange asks to back off for at most
-``max_wait`` seconds, and raises :mod:`balanced_calendar.model` errors otherwise.
+``max_wait`` seconds, and raises :mod:`balanced_calendar.model` errors otherwise, whatever
+failed (exchangelib, requests, TLS, oauthlib). The server's certificate is verified against
+``ca_file`` when one is configured; a bearer token is never sent over plain http.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from balanced_calendar.model import AuthExpired, Conflict, ProviderError, RateLimited
+from balanced_calendar.model import AuthExpired, BalancedCalendarError, Conflict, ProviderError, RateLimited
 
-from connectors.exchange import ExchangeSettings
+from connectors.exchange import OAUTH_HTTPS, ExchangeSettings, insecure_oauth
 
 import exchangelib
+import requests
+import requests.adapters
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from exchangelib import errors as ews_errors
 from exchangelib.ewsdatetime import EWSTimeZone
-from exchangelib.protocol import FailFast
+from exchangelib.protocol import FailFast, Protocol
 from exchangelib.version import Build, Version
 
 from connectors._zones import to_zoneinfo
@@ -47,6 +53,57 @@ IMPERSONATION_HINT = ("grant the service account the ApplicationImpersonation ro
                       "-CustomRecipientWriteScope <scope of enrolled people>) and enroll again")
 
 
+TLS_HINT = ("set ca_file of [connectors.exchange] to the PEM file of the CA that signed the Exchange "
+            "server's certificate (or REQUESTS_CA_BUNDLE=/path/ca.pem in the service's environment), or fix "
+            "the certificate's name to match service_endpoint")
+
+
+class _TrustingAdapter(requests.adapters.HTTPAdapter):
+    """Verifies the EWS endpoint against ``ca_file`` on every request, the NTLM handshake's too
+    (a session's own ``verify`` would lose against ``REQUESTS_CA_BUNDLE``)."""
+
+    def __init__(self, ca_file: str) -> None:
+        # as exchangelib's own adapter: one connection per session, no retries of its own
+        super().__init__(pool_block=True, pool_connections=Protocol.CONNECTIONS_PER_SESSION,
+                         pool_maxsize=Protocol.CONNECTIONS_PER_SESSION, max_retries=0)
+        self.ca_file = ca_file
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["verify"] = self.ca_file
+        return super().send(request, **kwargs)
+
+
+def _trust(protocol: Any, ca_file: str | None) -> None:
+    """Make every session ``protocol`` creates verify the server against ``ca_file``: exchangelib
+    has no per-endpoint CA setting, only a process-wide adapter class."""
+    if ca_file is None or getattr(protocol, "trusted_ca_file", None) == ca_file:
+        return
+    create = protocol.create_session
+
+    def create_session() -> Any:
+        session = create()
+        session.mount(protocol.service_endpoint, _TrustingAdapter(ca_file))
+        return session
+
+    protocol.create_session = create_session
+    protocol.trusted_ca_file = ca_file
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    """What went wrong in the TLS handshake, if ``exc`` is such a failure (exchangelib turns
+    requests' SSLError into a TransportError carrying its text)."""
+    text = str(exc)
+    if isinstance(exc, ews_errors.TransportError) and not isinstance(exc, ews_errors.ResponseMessageError):
+        if "CERTIFICATE_VERIFY_FAILED" not in text and "SSLError" not in text:
+            return None
+    elif not isinstance(exc, (requests.exceptions.SSLError, ssl.SSLError)):
+        return None
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ("the EWS endpoint's TLS certificate is not trusted (signed by an unknown CA, expired, "
+                "or issued for another name)")
+    return "the TLS handshake with the EWS endpoint failed"
+
+
 def _secret(path: Any) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
@@ -67,13 +124,28 @@ def credentials(settings: ExchangeSettings) -> Any:
 def account(settings: ExchangeSettings, email: str) -> Any:
     """An exchangelib ``Account`` impersonating ``email`` (no request is sent yet)."""
     auth_type = {"ntlm": exchangelib.NTLM, "basic": exchangelib.BASIC, "oauth": exchangelib.OAUTH2}[settings.auth]
+    if insecure_oauth(settings.auth, settings.service_endpoint):
+        raise ProviderError(NAME, OAUTH_HTTPS, hint="set service_endpoint of [connectors.exchange] to "
+                                                    "https://HOST/EWS/Exchange.asmx",
+                            source=settings.service_endpoint)
     config = exchangelib.Configuration(
         service_endpoint=settings.service_endpoint, credentials=credentials(settings), auth_type=auth_type,
         version=VERSION, retry_policy=FailFast(), max_connections=settings.max_concurrency)
+    ca_file = str(settings.ca_file) if settings.ca_file else None
+    # exchangelib shares one protocol (sessions, auth) per endpoint and credentials, whatever the
+    # auth type and CA: a changed auth type or CA must not reuse the sessions of the previous one
+    try:
+        cached, _ = Protocol[config]
+    except KeyError:
+        cached = None
+    if cached is not None and (getattr(cached, "auth_type", auth_type) != auth_type
+                               or getattr(cached, "trusted_ca_file", None) != ca_file):
+        del Protocol[config]
     found = exchangelib.Account(primary_smtp_address=email, config=config, autodiscover=False,
                                 access_type=exchangelib.IMPERSONATION, default_timezone=EWSTimeZone("UTC"),
                                 locale="en_US")
     found.protocol.TIMEOUT = settings.timeout
+    _trust(found.protocol, ca_file)
     return found
 
 
@@ -119,12 +191,32 @@ class EwsClient:
                                                       "(ErrorServerBusy)") from None
                 self._sleep(back_off)
                 waited += back_off
-            except ews_errors.EWSError as exc:
+            except BalancedCalendarError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (every failure reaches the operator typed, with its fix)
                 raise self.translate(exc) from None
 
     def translate(self, exc: Exception) -> ProviderError:
-        """Our error for an exchangelib error: what is wrong and how to fix it, no server text."""
+        """Our error for a failed operation: what is wrong and how to fix it, no server text."""
         endpoint = self.settings.service_endpoint
+        tls = _tls_problem(exc)
+        if tls is not None:
+            return ProviderError(NAME, tls, hint=TLS_HINT, source=endpoint)
+        if isinstance(exc, InsecureTransportError):
+            return ProviderError(NAME, OAUTH_HTTPS, hint="set service_endpoint of [connectors.exchange] to "
+                                                         "https://HOST/EWS/Exchange.asmx", source=endpoint)
+        if isinstance(exc, OAuth2Error):
+            return AuthExpired(NAME, f"the OAuth token was refused ({type(exc).__name__})",
+                               hint="put a current access token in token_file of [connectors.exchange]",
+                               source=endpoint)
+        if isinstance(exc, (requests.RequestException, OSError)):
+            return ProviderError(NAME, f"cannot reach the EWS endpoint ({type(exc).__name__})",
+                                 hint="check service_endpoint of [connectors.exchange], the server's name "
+                                      "in DNS and the network path (proxy, firewall)", source=endpoint)
+        if not isinstance(exc, ews_errors.EWSError):
+            return ProviderError(NAME, f"the EWS request failed unexpectedly ({type(exc).__name__})",
+                                 hint="check service_endpoint of [connectors.exchange]; run the sync again "
+                                      "with the same settings to see whether it persists", source=endpoint)
         if isinstance(exc, ews_errors.UnauthorizedError):
             hint = ("put a current access token in token_file of [connectors.exchange]"
                     if self.settings.auth == "oauth" else

@@ -6,15 +6,26 @@ enrollment (:mod:`connectors._ews_enroll`) load it when a person is read or enro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from connectors.plugin import AuthStart, Context, Enrolled, Enrollment, EnrollInput, Provider
-from connectors.settings import ConnectorSettings, Endpoint, NonBlank, Problem, SecretFile, required_secret
+from connectors.settings import (ConnectorSettings, Endpoint, LocalPath, NonBlank, Problem, SecretFile,
+                                 required_secret)
 
 #: authentication methods that sign in with ``username`` and ``password_file``
 PASSWORD_AUTH = ("ntlm", "basic")
+
+#: why ``auth = "oauth"`` refuses an ``http://`` endpoint (oauthlib would refuse to send the token)
+OAUTH_HTTPS = "OAuth tokens are only sent over https; use an https:// service_endpoint"
+
+
+def insecure_oauth(auth: object, endpoint: object) -> bool:
+    """``True`` when a bearer token would travel over plain http."""
+    return auth == "oauth" and isinstance(endpoint, str) and endpoint.strip().lower().startswith("http://")
+
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -33,15 +44,30 @@ class ExchangeSettings(ConnectorSettings):
     token_file: SecretFile | None = Field(
         None, description='a file holding a current OAuth access token for EWS, kept fresh by the '
                           'operator\'s token tool (required with auth = "oauth")')
+    ca_file: LocalPath | None = Field(
+        None, description="a PEM file of CA certificates to trust for the EWS endpoint (the agency's own CA); "
+                          "REQUESTS_CA_BUNDLE or the system's CAs otherwise")
     max_wait: float = Field(
         10.0, ge=0, description="seconds the connector may wait when Exchange asks it to back off "
                                 "(ErrorServerBusy); a longer back-off is reported as rate limited")
 
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:
         auth = raw.get("auth", "ntlm")
-        if auth == "oauth" and "token_file" not in raw:
-            return [("token_file", required_secret(' with auth = "oauth"'))]
+        if auth == "oauth":
+            found_oauth: list[Problem] = []
+            if "token_file" not in raw:
+                found_oauth.append(("token_file", required_secret(' with auth = "oauth"')))
+            if insecure_oauth(auth, raw.get("service_endpoint")):
+                found_oauth.append(("service_endpoint", OAUTH_HTTPS))
+            return found_oauth
         if auth not in PASSWORD_AUTH:
             return []
         found: list[Problem] = []

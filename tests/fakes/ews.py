@@ -6,7 +6,9 @@ sends: GetFolder (root, calendar), FindItem with a CalendarView, GetItem with
 AdditionalProperties (field URIs and extended properties), CreateItem, UpdateItem (with the
 change-key precondition of ``ConflictResolution="NeverOverwrite"``), DeleteItem and
 SyncFolderItems (with sync states that can be expired). It checks the service account
-(basic auth or a bearer token) and the ``ExchangeImpersonation`` header: a service account
+(basic auth, NTLM through the real Negotiate/Challenge/Authenticate handshake of
+pyspnego's acceptor on a kept-alive connection, or a bearer token) and the
+``ExchangeImpersonation`` header: a service account
 may only impersonate the mailboxes it was granted (else ``ErrorImpersonateUserDenied``), an
 unknown mailbox is ``ErrorNonExistentMailbox``. ``busy`` makes the next requests fail with
 ``ErrorServerBusy`` and a ``BackOffMilliseconds`` hint, as Exchange throttling does.
@@ -15,11 +17,15 @@ unknown mailbox is ``ErrorNonExistentMailbox``. ``busy`` makes the next requests
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import itertools
+import os
 import ssl
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 from pathlib import Path
@@ -33,6 +39,21 @@ T = "http://schemas.microsoft.com/exchange/services/2006/types"
 E = "http://schemas.microsoft.com/exchange/services/2006/errors"
 PATH = "/EWS/Exchange.asmx"
 UTC = dt.timezone.utc
+#: what a 401 offers, as IIS in front of Exchange does (requests_ntlm picks NTLM)
+CHALLENGES = ("NTLM", 'Basic realm="127.0.0.1"')
+#: pyspnego's NTLM acceptor finds passwords through the process-wide NTLM_USER_FILE variable
+_NTLM_ENV = threading.Lock()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, refused certificate) is no server failure."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            super().handle_error(request, client_address)
 
 
 def _t(name: str) -> str:
@@ -101,6 +122,7 @@ class FakeEws:
         self.reset()
         self._httpd: ThreadingHTTPServer | None = None
         self._tls = False
+        self._ntlm_dir: tempfile.TemporaryDirectory[str] | None = None
 
     def reset(self) -> None:
         with self._lock:
@@ -117,6 +139,8 @@ class FakeEws:
             #: seconds to wait before answering (timeouts)
             self.delay = 0.0
             self.requests: list[Request] = []
+            #: the principals (``DOMAIN\\user``) that completed an NTLM handshake
+            self.ntlm_logins: list[str] = []
 
     # -- setup ---------------------------------------------------------------------------
     def add_service_account(self, name: str, password: str, mailboxes: set[str] | None = None,
@@ -186,22 +210,44 @@ class FakeEws:
             def log_message(self, *args: object) -> None:
                 pass
 
+            ntlm: Any = None  # this connection's NTLM acceptor between Negotiate and Authenticate
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status, payload, headers = fake.handle(self.path, self.headers.get("Authorization"), body)
+                authorization = self.headers.get("Authorization")
+                if authorization and authorization.split(" ")[0].lower() == "ntlm":
+                    status, payload, headers = self._ntlm(authorization, body)
+                else:
+                    status, payload, headers = fake.handle(self.path, authorization, body)
                 if fake.delay:
                     threading.Event().wait(fake.delay)
+                self._answer(status, payload, headers)
+
+            def _ntlm(self, authorization: str, body: bytes) -> tuple[int, str, dict[str, str | tuple[str, ...]]]:
+                token = base64.b64decode(authorization.partition(" ")[2].strip() or "")
+                kind = int.from_bytes(token[8:12], "little") if len(token) >= 12 else 0
+                if kind == 1:  # Negotiate: answer the Challenge on this (kept-alive) connection
+                    self.ntlm, challenge = fake.ntlm_challenge(token)
+                    return 401, "", {"WWW-Authenticate": "NTLM " + base64.b64encode(challenge).decode()}
+                acceptor, self.ntlm = self.ntlm, None
+                account = fake.ntlm_account(acceptor, token) if kind == 3 and acceptor is not None else None
+                if account is None:
+                    return 401, "", {"WWW-Authenticate": CHALLENGES}
+                return fake.handle(self.path, None, body, account=account)
+
+            def _answer(self, status: int, payload: str, headers: dict[str, str | tuple[str, ...]]) -> None:
                 data = payload.encode()
                 self.send_response(status)
                 for key, value in headers.items():
-                    self.send_header(key, value)
+                    for one in (value,) if isinstance(value, str) else value:
+                        self.send_header(key, one)
                 self.send_header("Content-Type", "text/xml; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._tls = cert is not None
         if cert is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -215,6 +261,60 @@ class FakeEws:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+        if self._ntlm_dir is not None:
+            self._ntlm_dir.cleanup()
+
+    # -- NTLM ----------------------------------------------------------------------------
+    def _ntlm_user_file(self) -> str:
+        """The service accounts as an NTLM user file (``DOMAIN:user:password`` lines), current."""
+        if self._ntlm_dir is None:
+            self._ntlm_dir = tempfile.TemporaryDirectory(prefix="fake-ews-ntlm-")
+        lines = []
+        for name, password in self.passwords.items():
+            domain, _, user = name.rpartition("\\")
+            if password:
+                lines.append(f"{domain}:{user}:{password}\n")
+        path = os.path.join(self._ntlm_dir.name, "ntlm-users")
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+        return path
+
+    @contextlib.contextmanager
+    def _ntlm_users(self) -> Iterator[None]:
+        """NTLM_USER_FILE names the current service accounts while the acceptor looks them up."""
+        with self._lock, _NTLM_ENV:
+            before = os.environ.get("NTLM_USER_FILE")
+            os.environ["NTLM_USER_FILE"] = self._ntlm_user_file()
+            try:
+                yield
+            finally:
+                if before is None:
+                    del os.environ["NTLM_USER_FILE"]
+                else:
+                    os.environ["NTLM_USER_FILE"] = before
+
+    def ntlm_challenge(self, negotiate: bytes) -> tuple[Any, bytes]:
+        """A new acceptor for this connection and its Challenge to the client's Negotiate."""
+        import spnego
+
+        with self._ntlm_users():
+            acceptor = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+            challenge = acceptor.step(negotiate)
+        assert challenge is not None
+        return acceptor, challenge
+
+    def ntlm_account(self, acceptor: Any, authenticate: bytes) -> str | None:
+        """The service account the client's Authenticate proves, ``None`` if the proof is wrong."""
+        from spnego.exceptions import SpnegoError
+
+        with self._ntlm_users():
+            try:
+                acceptor.step(authenticate)
+            except SpnegoError:
+                return None
+            principal = acceptor.client_principal or ""
+            self.ntlm_logins.append(principal)
+            return next((name for name in self.passwords if name.lower() == principal.lower()), None)
 
     # -- the protocol --------------------------------------------------------------------
     def _account(self, authorization: str | None) -> str | None:
@@ -228,13 +328,16 @@ class FakeEws:
             return self.tokens.get(value)
         return None
 
-    def handle(self, path: str, authorization: str | None, body: bytes) -> tuple[int, str, dict[str, str]]:
+    def handle(self, path: str, authorization: str | None, body: bytes,
+               account: str | None = None) -> tuple[int, str, dict[str, str | tuple[str, ...]]]:
+        """One EWS request of ``account`` (signed in through NTLM) or of whoever ``authorization``
+        names (basic or bearer)."""
         if path != PATH:
             return 404, "", {}
         with self._lock:
-            account = self._account(authorization)
+            account = account or self._account(authorization)
             if account is None:
-                return 401, "", {"WWW-Authenticate": 'Basic realm="127.0.0.1"'}
+                return 401, "", {"WWW-Authenticate": CHALLENGES}
             envelope = ET.fromstring(body)
             header = envelope.find(f"{{{SOAP}}}Header")
             operation = next(iter(envelope.find(f"{{{SOAP}}}Body")))  # type: ignore[arg-type]
@@ -271,7 +374,8 @@ class FakeEws:
                 f'xmlns:xsd="http://www.w3.org/2001/XMLSchema">{body}</s:Body></s:Envelope>')
 
     @staticmethod
-    def _fault(code: str, text: str, back_off_ms: int | None = None) -> tuple[int, str, dict[str, str]]:
+    def _fault(code: str, text: str,
+               back_off_ms: int | None = None) -> tuple[int, str, dict[str, str | tuple[str, ...]]]:
         extra = ""
         if back_off_ms is not None:
             extra = (f'<t:MessageXml xmlns:t="{T}"><t:Value Name="BackOffMilliseconds">{back_off_ms}</t:Value>'
