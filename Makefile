@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/balanced-calendar demo
 	@echo "Opt-in portal: click through the whole opt-in on this machine (fake Google and Microsoft"
-	@echo "sign-in servers from the tests, https with a test CA):  $(BIN)/python -m tests.portal_site"
+	@echo "sign-in servers from the tests, https with a test CA), on this demo's store:  $(BIN)/python -m tests.portal_site --demo balanced-calendar-demo"
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist loadfile

@@ -6,6 +6,7 @@ uvicorn over https (a private test CA) on 127.0.0.1.
 The portal tests use :func:`start_site`; a person can click through the whole opt-in with::
 
     .venv/bin/python -m tests.portal_site      # prints the address and the test people
+    .venv/bin/python -m tests.portal_site --demo balanced-calendar-demo   # on `make demo`'s store
 
 (the browser must accept the test CA or be started with ``--ignore-certificate-errors``).
 """
@@ -92,12 +93,63 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(folder: Path, google: FakeGoogle, google_ca: Path, graph: Running, base_url: str) -> Path:
+#: people of ``make demo``'s agency who may opt in through the portal (``--demo``)
+DEMO_GOOGLE = "putri.portal@demo.kemenpan.example"  # Google; also a leader of the first demo team
+DEMO_MICROSOFT = "yoga.portal@demo.kemenpan.example"  # Microsoft 365
+
+
+def write_demo_config(demo: Path, google: FakeGoogle, google_ca: Path, graph: Running, base_url: str,
+                      client: Path) -> Path:
+    """``demo/portal-demo.toml``: the demo's own config (its store, vault key, teams and people)
+    plus the portal, both fake sign-in servers, and two more people of its first team who sign
+    in with Google and Microsoft (the Google one also leads that team)."""
+    text = (demo / "config.toml").read_text(encoding="utf-8")
+    first, _, rest = text.partition("leaders = [")
+    if not rest:
+        raise SystemExit(f"{demo / 'config.toml'} has no team: run `make demo` first")
+    text = f'{first}leaders = ["{DEMO_GOOGLE}", {rest}'
+    team = text.split('id = "', 1)[1].split('"', 1)[0]
+    path = demo / "portal-demo.toml"
+    path.write_text(text + f'''
+# Added by `python -m tests.portal_site --demo`: the portal and the fake sign-in servers.
+[[people]]
+email = "{DEMO_GOOGLE}"
+connector = "google"
+team = "{team}"
+
+[[people]]
+email = "{DEMO_MICROSOFT}"
+connector = "microsoft"
+team = "{team}"
+
+[portal]
+base_url = "{base_url}"
+
+[connectors.google]
+client_secrets_file = "{client}"
+api_endpoint = "{google.url}"
+ca_file = "{google_ca}"
+
+[connectors.microsoft]
+mode = "user"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+authority = "{graph.base}"
+graph_endpoint = "{graph.graph}"
+ca_file = "{graph.ca_file}"
+''', encoding="utf-8")
+    return path
+
+
+def write_config(folder: Path, google: FakeGoogle, google_ca: Path, graph: Running, base_url: str,
+                 demo: Path | None = None) -> Path:
     from balanced_calendar.vault import write_key
 
+    client = register_client(google, folder)
+    if demo is not None:
+        return write_demo_config(demo, google, google_ca, graph, base_url, client)
     if not (folder / "vault-key").exists():
         write_key(folder / "vault-key")
-    client = register_client(google, folder)
     path = folder / "config.toml"
     path.write_text(f'''
 [service]
@@ -163,8 +215,12 @@ team = "umum"
 
 
 @contextmanager
-def start_site(folder: Path, clock: Any = None) -> Iterator[Site]:
-    """Fakes, config, runtime and the portal over https; everything stops on exit."""
+def start_site(folder: Path, clock: Any = None, demo: Path | None = None) -> Iterator[Site]:
+    """Fakes, config, runtime and the portal over https; everything stops on exit.
+
+    ``demo``: serve ``make demo``'s agency (its store, teams and people) instead of the test
+    config, with two more people of its first team who sign in through the fakes.
+    """
     import uvicorn
 
     from balanced_calendar.config import load_config
@@ -177,16 +233,16 @@ def start_site(folder: Path, clock: Any = None) -> Iterator[Site]:
     graph_run = serve(folder / "graph")
     (folder / "graph").mkdir(exist_ok=True)
     graph = next(graph_run)
-    for who in (SITI, LINA, STRANGER):
+    for who in (SITI, LINA, STRANGER, DEMO_GOOGLE):
         google.user(who)
-    for who in (BUDI, ANDI):
+    for who in (BUDI, ANDI, DEMO_MICROSOFT):
         graph.fake.mailbox(who)
     ca, cert, key = portal_tls(folder)  # the portal's own certificate for 127.0.0.1
     port = _free_port()
     url = f"https://127.0.0.1:{port}"
     bundle = folder / "ca-bundle.pem"
     bundle.write_bytes(ca.read_bytes() + google_ca.read_bytes() + graph.ca_file.read_bytes())
-    config_path = write_config(folder, google, google_ca, graph, url)
+    config_path = write_config(folder, google, google_ca, graph, url, demo)
     rt = open_runtime(load_config(config_path), environ={}, **({"clock": clock} if clock else {}))
     app = build_app(rt)
     server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, certfile=cert, keyfile=key))
@@ -212,13 +268,26 @@ def start_site(folder: Path, clock: Any = None) -> Iterator[Site]:
 def main() -> None:  # pragma: no cover - for people, not for pytest
     import tempfile
 
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the opt-in portal with fake Google and Microsoft sign-in")
+    parser.add_argument("--demo", type=Path, default=None,
+                        help="serve the store of `make demo` (its folder, e.g. balanced-calendar-demo)")
+    args = parser.parse_args()
     folder = Path(os.environ.get("PORTAL_DEMO_DIR") or tempfile.mkdtemp(prefix="balanced-calendar-portal-"))
-    with start_site(folder) as site:
+    demo = args.demo.resolve() if args.demo else None
+    with start_site(folder, demo=demo) as site:
         print(f"portal: {site.url}/  (test CA: {site.ca_bundle}; or start the browser with "
               f"--ignore-certificate-errors)")
         print(f"config: {site.config_path}")
-        print(f"opt in with Google as {SITI} or {LINA} (leader of keuangan), "
-              f"with Microsoft as {BUDI} or {ANDI} (leader of umum); the fake sign-in approves at once")
+        if demo is not None:
+            team = next(t for t in site.rt.config.teams if DEMO_GOOGLE in t.leaders)
+            print(f"opt in with Google as {DEMO_GOOGLE} (a leader of {team.id}: after opting in, "
+                  f"{site.url}/leader/{team.id}?week=<a week of the demo, e.g. the last one>) or with "
+                  f"Microsoft as {DEMO_MICROSOFT}; the fake sign-in approves at once")
+        else:
+            print(f"opt in with Google as {SITI} or {LINA} (leader of keuangan), "
+                  f"with Microsoft as {BUDI} or {ANDI} (leader of umum); the fake sign-in approves at once")
         print("Ctrl-C stops it")
         try:
             while True:

@@ -99,3 +99,24 @@ def test_reports_open_in_chromium_without_external_requests_or_console_messages(
         assert console == []
         assert '<main id="report">' in dom and "<svg" in dom  # the page and its inline chart rendered
         print(f"screenshot: {shot}")
+
+
+def test_the_portal_runs_on_the_demo_store_where_a_leader_opts_in_and_reads_their_team(demo, tmp_path):
+    """`make demo` prints how to click through the portal on its own store: a leader of a demo
+    team opts in through the fake Google sign-in and reads that team's demo report."""
+    from test_portal_flows import Visitor
+
+    from tests.portal_site import DEMO_GOOGLE, start_site
+
+    out, stdout = demo
+    week = re.search(r"organisation-(\d{4}-W\d\d)\.id\.html", stdout).group(1)  # type: ignore[union-attr]
+    with start_site(tmp_path / "portal", demo=out) as site:
+        people_before = len(site.store(lambda rt: rt.store.list_people()))
+        team = next(t for t in site.rt.config.teams if DEMO_GOOGLE in t.leaders)
+        leader = Visitor(site)
+        assert leader.sign(DEMO_GOOGLE, "google").status_code == 200
+        enrolled = site.store(lambda rt: [p.email for p in rt.store.list_people()])
+        assert DEMO_GOOGLE in enrolled and len(enrolled) == people_before + 1  # the demo's people stay
+        report = leader.get(f"/leader/{team.id}?week={week}")
+        assert report.status_code == 200 and team.name in report.text and week in report.text
+        assert leader.get("/leader/" + next(t.id for t in site.rt.config.teams if t.id != team.id)).status_code == 403
