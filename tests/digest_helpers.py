@@ -14,6 +14,7 @@ from balanced_calendar.model import Event
 from balanced_calendar.policyfile import load_policy
 from balanced_calendar.store import PersonRecord, Store, SyncState
 from balanced_calendar.store.sqlite import open_store
+from tests.helpers import SERVICE
 
 RINA = "rina@agency.go.id"
 SENDER = Sender(address="balanced-calendar@agency.go.id", unsubscribe_mailto="unsubscribe@agency.go.id",
@@ -80,14 +81,7 @@ def write_site(tmp: Path, mail: str = "", people: tuple[str, ...] = (RINA,)) -> 
     entries = "".join(f'[[people]]\nemail = "{e}"\nconnector = "ics"\ncalendar = "{FIXTURE_ICS}"\n'
                       f'team = "keuangan"\n\n' for e in people)
     (tmp / "config.toml").write_text(f'''
-[service]
-state_dir = "state"
-vault_key_file = "vault-key"
-policy = "asn-id"
-timezone = "Asia/Jakarta"
-sync_past_weeks = 520
-sync_future_weeks = 520
-
+{SERVICE}
 [mail]
 {mail}
 

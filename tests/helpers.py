@@ -13,6 +13,17 @@ from balanced_calendar.policyfile import load_policy
 
 _ids = itertools.count()
 
+#: the ``[service]`` section of the CLI tests' configs: a sync window wide enough to hold the
+#: fixtures' December 2026 weeks whatever today is
+SERVICE = '''[service]
+state_dir = "state"
+vault_key_file = "vault-key"
+policy = "asn-id"
+timezone = "Asia/Jakarta"
+sync_past_weeks = 520
+sync_future_weeks = 520
+'''
+
 
 def at(zone: str, when: str) -> dt.datetime:
     """``"2026-12-14 08:00"`` in ``zone`` (``24:00`` means next midnight)."""

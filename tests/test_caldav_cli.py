@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SERVICE
 from tests.radicale_server import Calendar, RadicaleServer, calendar, radicale  # noqa: F401
 from tests.test_caldav_reading import upload_split
 from tests.test_service_cli import EXAMPLE_ICS, RINA, cli
@@ -25,14 +26,7 @@ def write_site(folder: Path, server: RadicaleServer, *, username: str | None, pa
         secret.chmod(0o600)
         account = f'username = "{username}"\npassword_file = "caldav-password"\n'
     (folder / "config.toml").write_text(f'''
-[service]
-state_dir = "state"
-vault_key_file = "vault-key"
-policy = "asn-id"
-timezone = "Asia/Jakarta"
-sync_past_weeks = 520
-sync_future_weeks = 520
-
+{SERVICE}
 [connectors.caldav]
 url = "{server.url}/"
 server = "radicale"

@@ -15,6 +15,7 @@ import pytest
 
 from balanced_calendar.model import Window
 from connectors import connector_class
+from tests.helpers import SERVICE
 from tests.fakes.ews import FakeEws, items_from_events
 from tests.test_service_cli import EXAMPLE_ICS, RINA, cli
 
@@ -37,14 +38,7 @@ def ews_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeEws
     (site / "ews-password").write_text(PASSWORD + "\n")
     os.chmod(site / "ews-password", 0o600)
     (site / "config.toml").write_text(f'''
-[service]
-state_dir = "state"
-vault_key_file = "vault-key"
-policy = "asn-id"
-timezone = "Asia/Jakarta"
-sync_past_weeks = 520
-sync_future_weeks = 520
-
+{SERVICE}
 [connectors.exchange]
 service_endpoint = "{fake.url}"
 auth = "basic"

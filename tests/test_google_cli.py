@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.helpers import SERVICE
 from tests.fakes.google_calendar import FakeGoogle
 from tests.fakes.google_support import ics_to_google, private_ca, register_service_account
 from tests.test_service_cli import EXAMPLE_ICS, RINA, cli
@@ -47,14 +48,7 @@ def site(fake: FakeGoogle, tmp_path: Path) -> Path:
     register_service_account(fake, tmp_path)
     assert cli("keygen", "--out", str(tmp_path / "vault-key")).returncode == 0
     (tmp_path / "config.toml").write_text(f'''
-[service]
-state_dir = "state"
-vault_key_file = "vault-key"
-policy = "asn-id"
-timezone = "Asia/Jakarta"
-sync_past_weeks = 520
-sync_future_weeks = 520
-
+{SERVICE}
 [connectors.google]
 mode = "domain"
 service_account_file = "service-account.json"

@@ -21,23 +21,12 @@ from connectors.google.prefetch import prefetch
 from connectors.plugin import Context, MemoryCredentials, PersonRef
 from tests.contract.scenario import OWNER, SCENARIO, SECRET_TITLE, at
 from tests.fakes.google_calendar import FakeGoogle
+from tests.fakes.google_support import fake, sa_file  # noqa: F401 - module fixtures
 from tests.fakes.google_support import connector, domain_settings, google_item, register_service_account, stamp
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 WEEK = Window(at(14, 0), at(21, 0))
 BUDI = "budi@agency.go.id"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGoogle]:
-    server = FakeGoogle()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def sa_file(fake: FakeGoogle, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return register_service_account(fake, tmp_path_factory.mktemp("google-sa"))
 
 
 @pytest.fixture()

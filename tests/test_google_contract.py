@@ -16,19 +16,8 @@ from tests.contract.scenario import OWNER, SCENARIO, SpecEvent
 from tests.contract.test_connector_changes import ChangesContract, WritesContract
 from tests.contract.test_connector_contract import ConnectorContract
 from tests.fakes.google_calendar import FakeGoogle
+from tests.fakes.google_support import fake, sa_file  # noqa: F401 - module fixtures
 from tests.fakes.google_support import connector, domain_settings, google_item, register_service_account, stamp
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGoogle]:
-    server = FakeGoogle()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def sa_file(fake: FakeGoogle, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return register_service_account(fake, tmp_path_factory.mktemp("google-sa"))
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from tests.helpers import SERVICE
 from tests.fakes.graph import CLIENT_ID, TENANT, Running, graph_date, graph_time
 from tests.microsoft_helpers import running_fake, secret_file
 from tests.test_service_cli import EXAMPLE_ICS, RINA, cli
@@ -68,14 +69,7 @@ def site(graph: Running, tmp_path: Path) -> Path:
     assert cli("keygen", "--out", str(tmp_path / "vault-key")).returncode == 0
     secret = secret_file(tmp_path)
     (tmp_path / "config.toml").write_text(f'''
-[service]
-state_dir = "state"
-vault_key_file = "vault-key"
-policy = "asn-id"
-timezone = "Asia/Jakarta"
-sync_past_weeks = 520
-sync_future_weeks = 520
-
+{SERVICE}
 [connectors.microsoft]
 mode = "app"
 tenant_id = "{TENANT}"

@@ -22,24 +22,13 @@ from balanced_calendar.runtime import open_runtime
 from balanced_calendar.vault import write_key
 from connectors.plugin import MemoryCredentials
 from tests.fakes.google_calendar import FakeGoogle
+from tests.fakes.google_support import fake, sa_file  # noqa: F401 - module fixtures
 from tests.fakes.google_support import connector, domain_settings, register_service_account
 from tests.planner_site import EMAIL, Site, at, make_site
 
 NOW = "2026-12-13 20:00"
 WRITES = ("events.insert", "events.patch", "events.delete")
 TAG = "balancedCalendarId"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGoogle]:
-    server = FakeGoogle()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def sa_file(fake: FakeGoogle, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return register_service_account(fake, tmp_path_factory.mktemp("google-sa"))
 
 
 @pytest.fixture()

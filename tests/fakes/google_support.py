@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -193,3 +196,18 @@ def ics_to_google(path: Path, owner: str, start: dt.datetime, end: dt.datetime) 
             item["transparency"] = "transparent"
         items.append(item)
     return items
+
+
+# -- module fixtures (import them into a test module: ``from tests.fakes.google_support import fake, sa_file``)
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeGoogle]:
+    """One Calendar v3 fake for the test module."""
+    server = FakeGoogle()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def sa_file(fake: FakeGoogle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service-account key registered with ``fake`` (domain-wide delegation)."""
+    return register_service_account(fake, tmp_path_factory.mktemp("google-sa"))
