@@ -15,7 +15,7 @@ import pytest
 
 from balanced_calendar.model import Window
 from connectors import connector_class
-from tests.helpers import SERVICE
+from tests.helpers import SERVICE as SERVICE_SECTION
 from tests.fakes.ews import FakeEws, items_from_events
 from tests.test_service_cli import EXAMPLE_ICS, RINA, cli
 
@@ -38,7 +38,7 @@ def ews_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeEws
     (site / "ews-password").write_text(PASSWORD + "\n")
     os.chmod(site / "ews-password", 0o600)
     (site / "config.toml").write_text(f'''
-{SERVICE}
+{SERVICE_SECTION}
 [connectors.exchange]
 service_endpoint = "{fake.url}"
 auth = "basic"
