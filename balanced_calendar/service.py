@@ -122,7 +122,7 @@ class Service:
                     people = [p for p in rt.store.list_people() if p.pseudonym in wanted]
                     # On a shared store the claimed jobs are the lock: instances sync different people at once.
                     # ICS calendars are parsed in worker processes that end with the sync, so the
-                    # daemon's memory returns to its idle size afterwards (issue 7, item 11).
+                    # daemon's memory returns to its idle size afterwards.
                     report = sync_all(rt, people=people, stop=stop_event, wait_for_lock=60, progress=progress,
                                       exclusive=not getattr(rt.store, "shared", False), processes=True)
                     from balanced_calendar.planner.jobs import after_sync

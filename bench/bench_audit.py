@@ -55,7 +55,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 POLICY = "asn-id"
-TARGET_S = 20.0  # the target for the 1,000-person year on the 2-core bench machine
+TARGET_S = 20.0  # the first target for the 1,000-person year on the 2-core bench machine
 TARGET_BYTES = 2 * 10**9
 
 

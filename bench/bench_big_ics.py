@@ -1,4 +1,4 @@
-"""Parse a big ICS file: wall time and peak RSS of one ``IcsConnector.read`` (issue 7, item 11).
+"""Parse a big ICS file: wall time and peak RSS of one ``IcsConnector.read``.
 
 Writes a synthetic calendar of about ``--mb`` MB (default 50) into a temporary folder: single
 meetings spread over three years, with attendees, descriptions and locations as exports carry

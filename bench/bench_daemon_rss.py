@@ -1,4 +1,4 @@
-"""Daemon RSS around a large sync (issue 7, item 11): idle at READY vs. idle after the sync.
+"""Daemon RSS around a large sync: idle at READY vs. idle after the sync.
 
 Sets up the demo agency (three people, two weeks), replaces one person's ICS file by a synthetic one of
 ``--events`` VEVENTs (bench_big_ics.py's generator), enrolls them, starts ``balanced-calendar

@@ -1,4 +1,4 @@
-"""Compose and render 1,000 weekly digests with charts: wall time and peak RSS (issue 12).
+"""Compose and render 1,000 weekly digests with charts: wall time and peak RSS.
 
 Usage: .venv/bin/python bench/bench_digest.py [N] [--workers W] [--repeat R]
 (target: N=1000 in <= 60 s on 2 cores). One store with N people, each with a stored four-week

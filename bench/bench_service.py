@@ -1,4 +1,4 @@
-"""Service benchmarks (issue: store, sync, daemon).
+"""Service benchmarks (store, sync, daemon).
 
 1. Store throughput: write and read 1,000 people x 52 weeks of minimised events
    (bench/generate.py's synthetic events, ~1.5 M instances) through the SQLite store.

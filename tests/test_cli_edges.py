@@ -1,4 +1,4 @@
-"""The smaller observed failures of issue 7 (items 8, 9, 10), each reproduced the way it was
+"""The smaller observed failures of a hardening probe, each reproduced the way it was
 seen: real CLI processes, real files, a real SQLite store."""
 
 from __future__ import annotations

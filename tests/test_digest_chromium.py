@@ -1,6 +1,6 @@
 """The digest's HTML preview opened in a real headless Chromium (Debian's ``chromium`` package,
 installed by ``.ci/run``; see README "Weekly digest"): it renders at 600 px, and the page makes no
-external request (issue 12). The screenshot is kept in the test's tmp dir as an artifact.
+external request. The screenshot is kept in the test's tmp dir as an artifact.
 
 Never skipped: without Chromium the test fails and says how to install it.
 

@@ -1,5 +1,5 @@
 """The weekly digest as a recipient's mail client sees it: structure, headers, both languages,
-the chart, only the person's own figures (issue 12). Messages are parsed back with ``email``."""
+the chart, only the person's own figures. Messages are parsed back with ``email``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Enrollment refuses what cannot work, before anything is stored (issue 7, item 7): a missing
+"""Enrollment refuses what cannot work, before anything is stored: a missing
 or non-iCalendar file, a relative path that breaks from another folder, ``--protect`` on the
 read-only ICS connector, an unknown team. Real CLI processes, a real SQLite store."""
 

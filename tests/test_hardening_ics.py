@@ -1,4 +1,4 @@
-"""Hostile calendars and slow servers (issue 7, items 1, 2, 10 and 11): every read ends by its
+"""Hostile calendars and slow servers: every read ends by its
 deadline, endless recurrences are left out by line number while the rest is audited, and
 local sources that are not regular files are refused — through the real command, real
 HTTP servers on 127.0.0.1 and real files."""

@@ -1,4 +1,4 @@
-"""Compose a weekly digest: the data of one person's week, no presentation (issue 12).
+"""Compose a weekly digest: the data of one person's week, no presentation.
 
 :func:`compose` reads only what the store holds for *that* person (their day figures, their
 findings, their own blocks, and — for leaders — the meetings they organised) and returns a
