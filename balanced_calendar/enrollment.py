@@ -209,6 +209,22 @@ def record(rt: Runtime, prepared: Prepared, result: Enrolled) -> PersonRecord:
     return stored
 
 
+def withdraw_blocks_consent(rt: Runtime, person: PersonRecord) -> bool:
+    """Record that ``person`` no longer allows focus and recovery blocks: a new consent record
+    without the block purposes (the latest record says what they allow; its scopes stay those
+    the provider granted, which the stored token still carries); ``True`` if it changed."""
+    consents = rt.store.consents(person.email)
+    if not consents:
+        return False
+    last = consents[-1]
+    purposes = tuple(p for p in last.purposes if p not in PROTECT_PURPOSES)
+    if purposes == last.purposes:
+        return False
+    rt.store.add_consent(replace(last, at=max(rt.clock(), last.at), purposes=purposes))
+    log.info("%s no longer allows own blocks (consent recorded)", person.pseudonym)
+    return True
+
+
 #: how far ahead a withdrawal looks for own blocks in the calendar (the planner's horizon is
 #: 10 workdays; this leaves room for holidays, leave and a longer configured horizon)
 WITHDRAW_DAYS = 90

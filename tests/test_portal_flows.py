@@ -331,6 +331,8 @@ def test_blocks_are_a_separate_scope_upgrade(site):
         assert again.store.get_person(SITI).protect is True
     page = visitor.post("/blocks/stop", {}, csrf_from="/settings")
     assert 'id="blocks-off"' in page.text and person(site, SITI).protect is False
+    latest = site.store(lambda rt: rt.store.consents(SITI))[-1]  # what they allow now: no blocks
+    assert not set(PROTECT_PURPOSES) & set(latest.purposes) and set(PURPOSES) <= set(latest.purposes)
 
 
 def test_withdrawal_erases_everything_and_confirms(site):

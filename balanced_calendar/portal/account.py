@@ -154,6 +154,7 @@ def routes(portal: Portal) -> list[Route]:
             person = rt.store.get_person(email)
             save(rt.store, rt.vault, email, replace(load(rt.store, rt.vault, email), protect=False))
             enrollment.remove_future_blocks(rt, person)
+            enrollment.withdraw_blocks_consent(rt, person)
             reconcile_now()
 
         try:
