@@ -17,6 +17,7 @@ demo: $(BIN)/.installed
 	@echo "sign-in servers from the tests, https with a test CA), on this demo's store:  $(BIN)/python -m tests.portal_site --demo balanced-calendar-demo"
 
 test: $(BIN)/.installed
+	.ci/system-deps
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(BIN)/.installed
