@@ -211,6 +211,9 @@ def test_jobs_failed_by_a_database_outage_run_again_once_it_is_back(
     people = agency.people
     # a long lease: a job held when the database went away must not wait for it to run out
     config = cluster_config(tmp_path, pg_server, pg_database, [(p, slow_server.url(p)) for p in people], lease=600)
+    # a store call gives up after 2 s without the server (default 30 s), so a 6 s outage fails the running jobs
+    text = config.read_text().replace("[service]\n", "[service]\nstore_timeout_seconds = 2\n", 1)
+    config.write_text(text)
     enroll_people(config, people)
     env = {"BALANCED_CALENDAR_TICK_SECONDS": "1", "BALANCED_CALENDAR_STOP_TIMEOUT": "5"}
     daemons = [spawn(config, env=env) for _ in range(2)]
@@ -224,7 +227,7 @@ def test_jobs_failed_by_a_database_outage_run_again_once_it_is_back(
     # the database goes away while sync jobs are leased and running
     held = wait_for(running, 60, "a sync job running", output)
     pg_server.stop("immediate")
-    time.sleep(4)  # the running syncs end without their store: their outcome cannot be written
+    time.sleep(6)  # the running syncs end without their store: their outcome cannot be written
     pg_server.start()
     back = time.monotonic()
 
