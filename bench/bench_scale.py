@@ -150,7 +150,8 @@ def run(config: Path, instances: int, batch: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--instances", type=int, nargs="*", default=[1, 2, 3],
+                        help="PostgreSQL runs to make (none: SQLite only)")
     parser.add_argument("--workers", type=int, default=2, help="sync threads per instance")
     parser.add_argument("--source", choices=["ics", "generated"], default="ics",
                         help="ICS files of the demo agency, or calendars generated in memory (bench/generate.py)")
@@ -180,6 +181,8 @@ def main() -> None:
         wall = run(config, 1, args.workers * 2)
         size = sum(f.stat().st_size for f in (base / "state").glob("state.sqlite3*")) / 1e6
         print(f"{'sqlite':<12} {1:>9} {wall:>8.1f} {args.people / wall:>9.1f} {size:>7.1f}  {setup:.0f}", flush=True)
+    if not args.instances:
+        return
     server = PgServer()
     try:
         for n in args.instances:
