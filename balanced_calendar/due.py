@@ -190,6 +190,8 @@ class JobRunner:
     retry_seconds: float = 30.0
     #: outcomes not yet written (the store was down when the job finished); keep one per service
     unfinished: Unfinished = field(default_factory=Unfinished)
+    #: a finish failed in this runner: the next ones are kept without waiting for the store again
+    _down: bool = field(default=False, init=False, repr=False)
 
     def finish_unfinished(self) -> int:
         """Write the outcomes kept while the store was down; returns how many were written.
@@ -226,15 +228,17 @@ class JobRunner:
         else:
             outcome = Outcome(job.key, job.kind, job.subject, reason is None, reason, done, retry=False)
             retry_at = None
-        try:
-            self.store.finish_job(job.key, ok=outcome.ok, error=reason, at=done, retry_at=retry_at)
-            return True
-        except StoreError as exc:
-            with self.unfinished.lock:
-                self.unfinished.outcomes.append(outcome)
-            log.warning("job %s ran but could not be finished (%s); kept until the store is back",
-                        job.key, type(exc).__name__)
-            return False
+        if not self._down:
+            try:
+                self.store.finish_job(job.key, ok=outcome.ok, error=reason, at=done, retry_at=retry_at)
+                return True
+            except StoreError as exc:
+                self._down = True
+                log.warning("finishing job %s failed (%s)", job.key, type(exc).__name__)
+        with self.unfinished.lock:
+            self.unfinished.outcomes.append(outcome)
+        log.warning("job %s ran but could not be finished; kept until the store is back", job.key)
+        return False
 
     def enqueue_due(self) -> int:
         """Enqueue every due job not enqueued before; returns how many were new."""
