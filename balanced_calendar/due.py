@@ -192,6 +192,8 @@ class JobRunner:
     unfinished: Unfinished = field(default_factory=Unfinished)
     #: a finish failed in this runner: the next ones are kept without waiting for the store again
     _down: bool = field(default=False, init=False, repr=False)
+    #: jobs this runner put back as "not started" (stopping): not claimed to run again this tick
+    _put_back: set[str] = field(default_factory=set, init=False, repr=False)
 
     def finish_unfinished(self) -> int:
         """Write the outcomes kept while the store was down; returns how many were written.
@@ -221,6 +223,7 @@ class JobRunner:
         if reason == "not started":  # stopped before it ran: leave it for the next start
             outcome = Outcome(job.key, job.kind, job.subject, False, reason, done, retry=True)
             retry_at: dt.datetime | None = done
+            self._put_back.add(job.key)
         elif reason is not None and is_unavailable(reason):
             outcome = Outcome(job.key, job.kind, job.subject, False, reason, done, retry=True)
             retry_at = done + dt.timedelta(seconds=self.retry_seconds * 2 ** min(job.attempts, 4))
@@ -254,14 +257,14 @@ class JobRunner:
         returns how many ran per kind. Small batches let instances sharing one store split
         the work: each claims only what it is about to run."""
         ran: dict[str, int] = defaultdict(int)
-        seen: set[str] = set()
         self.finish_unfinished()
         while True:
             claimed = self.store.claim_jobs(self.clock(), self.worker, self.batch, self.lease_seconds)
-            fresh = [job for job in claimed if job.key not in seen]
+            # A job put back "not started" in this tick is not run again now; one that failed
+            # for want of the store and is due again is (it was not run to its end).
+            fresh = [job for job in claimed if job.key not in self._put_back]
             for name, count in self._run_claimed(fresh, stop).items():
                 ran[name] += count
-            seen.update(job.key for job in claimed)
             if self.unfinished.outcomes:
                 break  # the store went away: claim nothing more before it is back
             if stop.is_set() or len(fresh) < len(claimed) or len(claimed) < self.batch:
