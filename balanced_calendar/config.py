@@ -141,6 +141,9 @@ class ServiceConfig(SettingsModel):
     log_level: LogLevel = Field("info", description="debug | info | warning | error (any case)")
     job_lease_seconds: int = Field(900, gt=0, description="a job claimed by an instance that died is "
                                                           "taken over by another after this long")
+    store_timeout_seconds: float = Field(30.0, ge=1, le=300,
+                                         description="PostgreSQL store: how long a call waits for the server "
+                                                     "(down, restarting) before its job fails and is retried")
     store: str | None = Field(None, description='unset: SQLite under state_dir; "postgresql://user@host/db" '
                                                 "to share one PostgreSQL database between instances "
                                                 "(docs/scaling.md); never with a password in it")

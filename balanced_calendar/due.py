@@ -16,6 +16,15 @@ catch-up window:
   occurrence, as a digest covers the previous week), caught up until ``catch_up`` after that
   week ended (3 days by default).
 
+A job whose run failed because the store could not be reached (a database restart or
+outage: :func:`~balanced_calendar.store.errors.is_unavailable`) is not given up until its
+next slot: it is made due again after a short backoff (``retry_seconds`` doubled per attempt,
+at most 16 ×). When finishing a job fails too (the store is still down), the outcome is kept
+in memory (:class:`Unfinished`, shared by the runners of one service) and written on the
+next tick that reaches the store: a job that ran is finished, one that failed is due again at
+once — long before its lease would let another instance take it over. Re-running is safe:
+every job's effect is idempotent (events replaced, outbox and block keys).
+
 Only :mod:`schedule` drives the tick itself (in :mod:`balanced_calendar.daemon`); zones are
 ``zoneinfo`` zones, so nothing depends on ``pytz``.
 """
@@ -31,7 +40,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from balanced_calendar.store import Job, Store
+from balanced_calendar.store import Job, Store, StoreError
+from balanced_calendar.store.errors import is_unavailable
 from balanced_calendar.timezones import load_zone
 
 log = logging.getLogger(__name__)
@@ -137,6 +147,27 @@ def due_now(kind: JobKind, subjects: Iterable[Subject], now: dt.datetime, genera
     return result
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a claimed job's run ended, not yet written to the store."""
+
+    key: str
+    kind: str
+    subject: str | None
+    ok: bool
+    error: str | None
+    at: dt.datetime
+    retry: bool  # due again (transient failure, or stopped before it ran)
+
+
+@dataclass
+class Unfinished:
+    """Outcomes whose ``finish_job`` failed (store unreachable), kept until the store is back."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 @dataclass
 class JobRunner:
     """Enqueues what is due and runs claimed jobs, one batch per kind (see module doc).
@@ -155,6 +186,62 @@ class JobRunner:
     #: a job claimed by an instance that died is taken over after this long
     lease_seconds: float = 900.0
     batch: int = 10_000
+    #: first wait before a job that failed because the store was unreachable runs again
+    retry_seconds: float = 30.0
+    #: outcomes not yet written (the store was down when the job finished); keep one per service
+    unfinished: Unfinished = field(default_factory=Unfinished)
+    #: a finish failed in this runner: the next ones are kept without waiting for the store again
+    _down: bool = field(default=False, init=False, repr=False)
+    #: jobs this runner put back as "not started" (stopping): not claimed to run again this tick
+    _put_back: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def finish_unfinished(self) -> int:
+        """Write the outcomes kept while the store was down; returns how many were written.
+
+        A job another instance took over meanwhile (its lease ran out) is left to it.
+        Raises the store's error when it is still unreachable (the rest stay kept).
+        """
+        with self.unfinished.lock:
+            kept = list(self.unfinished.outcomes)
+            written = 0
+            for outcome in kept:
+                job = next((j for j in self.store.jobs(outcome.kind, outcome.subject) if j.key == outcome.key), None)
+                if job is not None and job.done_at is None and job.lease_owner == self.worker:
+                    now = self.clock()
+                    if outcome.retry:  # failed for want of the store: due again now that it is back
+                        self.store.finish_job(outcome.key, ok=False, error=outcome.error, at=now, retry_at=now)
+                    else:
+                        self.store.finish_job(outcome.key, ok=outcome.ok, error=outcome.error, at=outcome.at)
+                    written += 1
+                self.unfinished.outcomes.remove(outcome)
+        if written:
+            log.info("finished %d job(s) that ran while the store was unreachable", written)
+        return written
+
+    def _finish(self, job: Job, reason: str | None, done: dt.datetime) -> bool:
+        """Record one job's outcome; keeps it for later when the store cannot be reached."""
+        if reason == "not started":  # stopped before it ran: leave it for the next start
+            outcome = Outcome(job.key, job.kind, job.subject, False, reason, done, retry=True)
+            retry_at: dt.datetime | None = done
+            self._put_back.add(job.key)
+        elif reason is not None and is_unavailable(reason):
+            outcome = Outcome(job.key, job.kind, job.subject, False, reason, done, retry=True)
+            retry_at = done + dt.timedelta(seconds=self.retry_seconds * 2 ** min(job.attempts, 4))
+            log.warning("job %s failed for want of the store; due again at %s", job.key, retry_at.isoformat())
+        else:
+            outcome = Outcome(job.key, job.kind, job.subject, reason is None, reason, done, retry=False)
+            retry_at = None
+        if not self._down:
+            try:
+                self.store.finish_job(job.key, ok=outcome.ok, error=reason, at=done, retry_at=retry_at)
+                return True
+            except StoreError as exc:
+                self._down = True
+                log.warning("finishing job %s failed (%s)", job.key, type(exc).__name__)
+        with self.unfinished.lock:
+            self.unfinished.outcomes.append(outcome)
+        log.warning("job %s ran but could not be finished; kept until the store is back", job.key)
+        return False
 
     def enqueue_due(self) -> int:
         """Enqueue every due job not enqueued before; returns how many were new."""
@@ -170,13 +257,16 @@ class JobRunner:
         returns how many ran per kind. Small batches let instances sharing one store split
         the work: each claims only what it is about to run."""
         ran: dict[str, int] = defaultdict(int)
-        seen: set[str] = set()
+        self.finish_unfinished()
         while True:
             claimed = self.store.claim_jobs(self.clock(), self.worker, self.batch, self.lease_seconds)
-            fresh = [job for job in claimed if job.key not in seen]
+            # A job put back "not started" in this tick is not run again now; one that failed
+            # for want of the store and is due again is (it was not run to its end).
+            fresh = [job for job in claimed if job.key not in self._put_back]
             for name, count in self._run_claimed(fresh, stop).items():
                 ran[name] += count
-            seen.update(job.key for job in claimed)
+            if self.unfinished.outcomes:
+                break  # the store went away: claim nothing more before it is back
             if stop.is_set() or len(fresh) < len(claimed) or len(claimed) < self.batch:
                 break  # stopping, all due work taken, or only jobs put back for later in this tick
         return dict(ran)
@@ -193,23 +283,19 @@ class JobRunner:
             kind = kinds.get(name)
             if kind is None:  # a kind this version no longer runs: give it up with a reason
                 for job in jobs:
-                    self.store.finish_job(job.key, ok=False, error="no such job kind in this version", at=now)
+                    self._finish(job, "no such job kind in this version", now)
                 continue
-            zones = {s.id: s.zone for s in self.subjects(kind)}
-            subjects = [Subject(j.subject or "", zones.get(j.subject or "", "UTC")) for j in jobs]
             started = dt.datetime.now(UTC)
             try:
+                zones = {s.id: s.zone for s in self.subjects(kind)}
+                subjects = [Subject(j.subject or "", zones.get(j.subject or "", "UTC")) for j in jobs]
                 failed = kind.handler(subjects, stop)
             except Exception as exc:
-                failed = {s.id: f"{type(exc).__name__}" for s in subjects}
+                failed = {j.subject or "": f"{type(exc).__name__}" for j in jobs}
                 log.error("job %s crashed (%s)", name, type(exc).__name__)
             done = self.clock()
             for job in jobs:
-                reason = failed.get(job.subject or "")
-                if reason == "not started":  # stopped before it ran: leave it for the next start
-                    self.store.finish_job(job.key, ok=False, error=reason, at=done, retry_at=done)
-                else:
-                    self.store.finish_job(job.key, ok=reason is None, error=reason, at=done)
+                self._finish(job, failed.get(job.subject or ""), done)
             ran[name] = len(jobs)
             log.info("job %s finished in %.1f s", name, (dt.datetime.now(UTC) - started).total_seconds())
         return ran

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from balanced_calendar.config import Config, load_config
 from balanced_calendar.daemon import Daemon, JobSpec
-from balanced_calendar.due import Every, Handler, JobKind, JobRunner, Subject
+from balanced_calendar.due import Every, Handler, JobKind, JobRunner, Subject, Unfinished
 from balanced_calendar.runtime import Clock, open_runtime, utc_now
 from balanced_calendar.sdnotify import Notifier
 from balanced_calendar.store import PersonRecord, Store
@@ -82,6 +82,8 @@ class Service:
 
         kinds.append(report_kind(config, self.environ, self.clock, isolated=True))
         cluster: list[tuple[dt.datetime, str]] = []  # the shared schedule, read on the first tick
+        unfinished = Unfinished()  # outcomes of jobs that ended while the store was unreachable
+        tick_seconds = tick_seconds_from(self.environ)
 
         def tick(stop_event: threading.Event) -> None:
             with open_runtime(config, environ=self.environ, clock=self.clock) as rt:
@@ -102,13 +104,14 @@ class Service:
                 batch = max(1, svc.workers) * 2 if shared else 10_000
                 runner = JobRunner(store=rt.store, kinds=kinds, subjects=subjects, clock=self.clock,
                                    worker=self.worker, generation=gen, generation_id=gen_id,
-                                   lease_seconds=float(svc.job_lease_seconds), batch=batch)
+                                   lease_seconds=float(svc.job_lease_seconds), batch=batch,
+                                   retry_seconds=tick_seconds, unfinished=unfinished)
                 runner.tick(stop_event)
                 deliver_outbox(rt)  # retries of mail queued earlier (server down, 4xx)
 
         log.info("sync every %d min (jitter up to %d s) with %d worker(s)",
                  svc.sync_interval_minutes, jitter, svc.workers)
-        return [JobSpec("tick", tick, every_seconds=tick_seconds_from(self.environ), run_at_start=True,
+        return [JobSpec("tick", tick, every_seconds=tick_seconds, run_at_start=True,
                         quiet=True)]
 
     def _sync_handler(self, config: Config) -> Handler:

@@ -72,6 +72,11 @@ def _subject_of(key: str) -> str:
     return parts[1] if len(parts) > 2 else key
 
 
+#: how long a message taken for sending stays hidden from other senders (a sender that died
+#: leaves it due again after this; a send never takes this long: transports time out sooner)
+SEND_LEASE = dt.timedelta(minutes=10)
+
+
 def deliver_pending(store: Store, transport: Transport, sender: str, now: dt.datetime,
                     keys: Iterable[str] | None = None, *, due_by: dt.datetime | None = None) -> DeliveryReport:
     """Try every message due at ``due_by`` (default ``now``; only ``keys`` when given) and record
@@ -81,6 +86,10 @@ def deliver_pending(store: Store, transport: Transport, sender: str, now: dt.dat
     report = DeliveryReport()
     for msg in store.pending(max(now, due_by or now)):
         if wanted is not None and msg.key not in wanted:
+            continue
+        # Instances sharing a store (and a `digest --send` beside the daemon) see the same
+        # pending messages: only the one that takes the message sends it.
+        if not store.claim_message(msg.key, max(now, due_by or now), now + SEND_LEASE):
             continue
         try:
             transport.send(msg.key, sender, msg.recipient, msg.message)

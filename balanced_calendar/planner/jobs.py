@@ -4,6 +4,7 @@ those events, so an unchanged calendar never plans twice)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -45,8 +46,14 @@ def plan_kind(config: Config, environ: object, clock: Callable[[], dt.datetime])
                 if stop.is_set():
                     failed[person.pseudonym] = "not started"
                     continue
+                # Instances sharing a store may hold two plan jobs of one person at once (the
+                # daily one and one after a sync): one plans at a time, the other then finds the
+                # blocks written and changes nothing.
+                shared = bool(getattr(rt.store, "shared", False))
                 try:
-                    plan_one(rt, person, apply=True, force=False)
+                    with rt.store.exclusive(f"plan-{person.pseudonym}", wait=120) if shared \
+                            else contextlib.nullcontext():
+                        plan_one(rt, person, apply=True, force=False)
                 except UserError as exc:
                     failed[person.pseudonym] = exc.public
                     log.warning("plan of %s failed: %s", person.pseudonym, failed[person.pseudonym])

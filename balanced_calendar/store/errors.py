@@ -24,6 +24,23 @@ class StoreError(UserError):
     """The state database cannot do what was asked: busy, full, damaged or too new."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached right now (down, restarting, connection lost).
+
+    Transient: the same work succeeds once the server is back, so a job that failed with it
+    is retried soon instead of waiting for its next slot (:mod:`balanced_calendar.due`).
+    """
+
+
+#: the texts a :class:`StoreUnavailable` shows (a job's failure reason is text)
+UNAVAILABLE_TEXTS = ("StoreUnavailable", "is unreachable or restarting", "cannot connect to the store")
+
+
+def is_unavailable(reason: str | None) -> bool:
+    """Whether a job's failure ``reason`` says the store could not be reached (transient)."""
+    return bool(reason) and any(text in reason for text in UNAVAILABLE_TEXTS)  # type: ignore[operator]
+
+
 def mask_email(email: str) -> str:
     """``siti@kemenkeu.go.id`` -> ``s***@kemenkeu.go.id``: recognisable to an operator, not a log leak."""
     local, _, domain = email.strip().partition("@")

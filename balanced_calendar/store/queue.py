@@ -94,6 +94,16 @@ class OutboxStore(Protocol):
         """Record delivery. Raises :class:`StoreError` for an unknown key."""
 
     @abstractmethod
+    def claim_message(self, key: str, due_by: dt.datetime, until: dt.datetime) -> bool:
+        """Take an unsent message due at ``due_by`` for one delivery attempt; ``True`` if taken.
+
+        Its ``next_attempt`` moves to ``until`` (a lease): no other process or instance sees it
+        in :meth:`pending` nor takes it before then, so a message is never sent twice at once.
+        ``mark_sent`` or ``mark_failed`` end the lease; a sender that died leaves the message
+        due again at ``until``. ``False`` when it is sent, given up, not due, or taken.
+        """
+
+    @abstractmethod
     def mark_failed(self, key: str, error: str, next_attempt: dt.datetime | None) -> None:
         """Record a failed attempt; retry at ``next_attempt`` (``None``: give up).
 

@@ -77,9 +77,10 @@ def _read(path: Path) -> str:
 
 
 def open_url(url: str, *, password: str | None = None, state_dir: Path | None = None,
-             secret: bytes | None = None, verify: Any = None) -> Store:
+             secret: bytes | None = None, verify: Any = None, timeout: float = 30.0) -> Store:
     """Open the store a URL names (``sqlite:///dir`` or ``postgresql://…``); ``secret`` and
-    ``verify`` as for :func:`balanced_calendar.store.open_store`."""
+    ``verify`` as for :func:`balanced_calendar.store.open_store`; ``timeout``: how long a
+    PostgreSQL call waits for the server."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         from balanced_calendar.store.sqlite import open_store
@@ -88,7 +89,7 @@ def open_url(url: str, *, password: str | None = None, state_dir: Path | None = 
     if parts.scheme in POSTGRES_SCHEMES:
         from balanced_calendar.store.postgres import PostgresStore
 
-        return PostgresStore(url, password=password, secret=secret, verify=verify)
+        return PostgresStore(url, password=password, secret=secret, verify=verify, timeout=timeout)
     raise StoreError(f"unknown store URL scheme {parts.scheme!r}",
                      hint='use "postgresql://user@host/database" or "sqlite:///<directory>"')
 
@@ -107,4 +108,5 @@ def open_service_store(service: object, environ: Mapping[str, str] = os.environ,
     password = None
     if urlsplit(url).scheme in POSTGRES_SCHEMES:
         password = read_password(getattr(service, "store_password_file", None), environ)
-    return open_url(url, password=password, state_dir=state_dir, secret=secret, verify=verify)
+    return open_url(url, password=password, state_dir=state_dir, secret=secret, verify=verify,
+                    timeout=float(getattr(service, "store_timeout_seconds", 30.0)))

@@ -402,6 +402,20 @@ class StoreContract:
         with pytest.raises(StoreError):
             again.mark_sent("digest:unknown", T0)
 
+    def test_outbox_message_is_taken_by_one_sender_at_a_time(self, store: Store, store_factory) -> None:
+        store.enqueue(OutboxMessage(key="k", recipient=OTHER, message=b"x", created=T0))
+        other = store_factory()  # another process or instance on the same store
+        lease = T0 + dt.timedelta(minutes=10)
+        assert store.claim_message("k", T0, lease) is True
+        assert other.claim_message("k", T0, lease) is False  # taken: not sent twice at once
+        assert store.pending(T0 + dt.timedelta(minutes=9)) == [] == other.pending(T0 + dt.timedelta(minutes=9))
+        assert [m.key for m in other.pending(lease)] == ["k"]  # a sender that died: due again after the lease
+        assert other.claim_message("k", lease, lease + dt.timedelta(minutes=10)) is True
+        other.mark_sent("k", lease)
+        assert store.claim_message("k", T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)) is False
+        assert store.claim_message("unknown", T0, lease) is False
+        other.close()
+
     def test_outbox_gives_up_when_told(self, store: Store) -> None:
         store.enqueue(OutboxMessage(key="k", recipient=OTHER, message=b"x", created=T0))
         store.mark_failed("k", "smtp: 550 no such user", None)

@@ -37,7 +37,7 @@ from psycopg import sql as _sql  # noqa: F401  (re-exported for parts that compo
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from balanced_calendar.store.errors import NotEnrolled, StoreError
+from balanced_calendar.store.errors import NotEnrolled, StoreError, StoreUnavailable
 from balanced_calendar.store.postgres.schema import MIGRATIONS
 from balanced_calendar.store.sqlite.core import email_key, zone
 
@@ -136,7 +136,7 @@ class PostgresCore:
                 pass
         except psycopg.Error as exc:
             detail = detail or str(exc).strip().splitlines()[-1]
-        return StoreError(f"cannot connect to the store at {self.where}" + (f": {detail}" if detail else ""),
+        return StoreUnavailable(f"cannot connect to the store at {self.where}" + (f": {detail}" if detail else ""),
                           hint="check [service] store, the password (store_password_file or the systemd "
                                "credential 'store-password') and that PostgreSQL is running")
 
@@ -175,7 +175,7 @@ class PostgresCore:
     def _wrap(self, exc: psycopg.Error) -> StoreError:
         """The :class:`StoreError` an operator should see for a database failure."""
         if isinstance(exc, psycopg.OperationalError):
-            return StoreError(f"the store at {self.where} is unreachable or restarting "
+            return StoreUnavailable(f"the store at {self.where} is unreachable or restarting "
                               f"({type(exc).__name__})", hint="the next job retries; check PostgreSQL")
         if isinstance(exc, psycopg.errors.DiskFull):
             return StoreError(f"the store at {self.where}: the disk is full",

@@ -52,6 +52,12 @@ class SQLiteOutbox(SQLiteCore):
             if cursor.rowcount != 1:
                 raise StoreError(f"no outbox message with key {key!r}")
 
+    def claim_message(self, key: str, due_by: dt.datetime, until: dt.datetime) -> bool:
+        with self._tx() as tx:
+            return tx.execute("UPDATE outbox SET next_attempt = ? WHERE key = ? AND sent_at IS NULL "
+                              "AND next_attempt IS NOT NULL AND next_attempt <= ?",
+                              (ts(until), key, ts(due_by))).rowcount == 1
+
     def mark_failed(self, key: str, error: str, next_attempt: dt.datetime | None) -> None:
         with self._tx() as tx:
             cursor = tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
