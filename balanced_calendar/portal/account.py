@@ -21,7 +21,7 @@ from balanced_calendar.digest.queue import set_digest, wants_digest
 from balanced_calendar.model import InputError, UserError
 from balanced_calendar.planner.settings import settings_for
 from balanced_calendar.portal.app import Portal
-from balanced_calendar.portal.security import clear_cookie_header, cookie_header, csrf_ok
+from balanced_calendar.portal.security import clear_cookie_header, cookie_header
 from balanced_calendar.preferences import load, locked, own_planner, save
 from balanced_calendar.reconcile import reconcile
 from balanced_calendar.store import NotEnrolled
@@ -82,14 +82,12 @@ def routes(portal: Portal) -> list[Route]:
         return portal.page(request, "settings.html.j2", session, languages=LANGUAGES, zones=zones, **values)
 
     async def save_settings(request: Request) -> Response:
-        session = portal.session(request)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf")):
-            return portal.error(request, "err.csrf", 403)
-        assert session is not None
-        if session.email is None:
-            return portal.error(request, "err.session", 401)
+        checked = await portal.posted(request)
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
         email = session.email
+        assert email is not None
         fixed = locked(rt.config.person(email))
         try:
             choice: dict[str, Any] = {}
@@ -139,14 +137,12 @@ def routes(portal: Portal) -> list[Route]:
         return portal.redirect("/settings")
 
     async def stop_blocks(request: Request) -> Response:
-        session = portal.session(request)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf")):
-            return portal.error(request, "err.csrf", 403)
-        assert session is not None
-        if session.email is None:
-            return portal.error(request, "err.session", 401)
+        checked = await portal.posted(request)
+        if isinstance(checked, Response):
+            return checked
+        session, _ = checked
         email = session.email
+        assert email is not None
         if "protect" in locked(rt.config.person(email)):
             return portal.error(request, "err.value", 400, detail="protect")
 
@@ -165,14 +161,12 @@ def routes(portal: Portal) -> list[Route]:
         return portal.redirect("/settings")
 
     async def withdraw(request: Request) -> Response:
-        session = portal.session(request)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf")):
-            return portal.error(request, "err.csrf", 403)
-        assert session is not None
-        if session.email is None:
-            return portal.error(request, "err.session", 401)
+        checked = await portal.posted(request)
+        if isinstance(checked, Response):
+            return checked
+        session, _ = checked
         email = session.email
+        assert email is not None
         try:
             await portal.store(lambda: enrollment.unenroll(rt, email, reason="withdrawn in the portal"))
         except NotEnrolled:
@@ -183,11 +177,10 @@ def routes(portal: Portal) -> list[Route]:
         return response
 
     async def signout(request: Request) -> Response:
-        session = portal.session(request)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf")):
-            return portal.error(request, "err.csrf", 403)
-        assert session is not None
+        checked = await portal.posted(request, signed_in=False)
+        if isinstance(checked, Response):
+            return checked
+        session, _ = checked
         portal.sessions.drop(session)
         response = portal.redirect("/")
         response.headers.append("set-cookie", clear_cookie_header())

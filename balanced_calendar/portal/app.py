@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -103,6 +104,18 @@ class Portal:
         if fresh and session is not None:
             response.headers.append("set-cookie", security.cookie_header(session, self.lifetime))
         return response
+
+    async def posted(self, request: Request, *,
+                     signed_in: bool = True) -> tuple[security.Session, FormData] | HTMLResponse:
+        """The session and form of a POST whose CSRF token is the session's, or the error page
+        to answer with: 403 for a missing or wrong token, 401 when ``signed_in`` and nobody is."""
+        session = self.session(request)
+        form = await request.form()
+        if session is None or not security.csrf_ok(session, form.get("csrf")):
+            return self.error(request, "err.csrf", 403)
+        if signed_in and session.email is None:
+            return self.error(request, "err.session", 401)
+        return session, form
 
     def error(self, request: Request, key: str, status: int, **values: Any) -> HTMLResponse:
         """An error page. It never starts a session: a request that arrived without the

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from balanced_calendar import enrollment
 from balanced_calendar.model import UserError
 from balanced_calendar.portal.app import SIGN_IN_PROVIDERS, Portal
-from balanced_calendar.portal.security import Pending, csrf_ok
+from balanced_calendar.portal.security import Pending
 from balanced_calendar.preferences import load, save
 from connectors import provider as plugin_of
 
@@ -47,11 +47,10 @@ def routes(portal: Portal) -> list[Route]:
                            future=service.sync_future_weeks, k=rt.config.reports.k)
 
     async def signin(request: Request) -> Response:
-        session = portal.session(request)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf")):
-            return portal.error(request, "err.csrf", 403)
-        assert session is not None
+        checked = await portal.posted(request, signed_in=False)
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
         intent = str(form.get("intent", "optin"))
         name = str(form.get("provider", ""))
         email = str(form.get("email", "")).strip().lower()
