@@ -67,29 +67,40 @@ def deliver_outbox(rt: Runtime) -> DeliveryReport:
     return deliver_pending(rt.store, transport_from(rt.config.mail, rt.config.connectors), envelope_sender(rt.config.mail), rt.clock())
 
 
-def _digests_at(config: Config, environ: Mapping[str, str], now: dt.datetime,
-                subjects: Sequence[Subject], stop: threading.Event | None = None) -> dict[str, str]:
-    """Queue and send the due digests of ``subjects`` as of ``now`` (runs in a child process)."""
+#: what a mail job does with an open runtime: queue its messages; returns the failed subjects
+MailWork = Callable[[Runtime, Sequence[Subject], threading.Event], dict[str, str]]
+
+
+def _mail_job_at(work: MailWork, config: Config, environ: Mapping[str, str], now: dt.datetime,
+                 subjects: Sequence[Subject], stop: threading.Event | None = None) -> dict[str, str]:
+    """``work`` for ``subjects`` as of ``now``, then one delivery round of the outbox (in the
+    daemon this runs in a child process: ``work`` must be a module-level function)."""
     with open_runtime(config, environ=environ, clock=lambda: now) as rt:
-        failed = run_digests(rt, subjects, stop or threading.Event())
+        failed = work(rt, subjects, stop or threading.Event())
         deliver_outbox(rt)
     return failed
 
 
-def digest_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime], *,
-                isolated: bool = False) -> JobKind:
-    """The ``digest`` job kind for :class:`~balanced_calendar.service.Service`.
+def mail_job_kind(name: str, when: Weekly, work: MailWork, config: Config, environ: Mapping[str, str],
+                  clock: Callable[[], dt.datetime], *, isolated: bool = False) -> JobKind:
+    """A weekly job kind that queues mail through ``work`` and delivers it (digests, reports).
 
-    ``isolated``: compose and render in a child process that exits afterwards (the daemon),
-    so the memory of matplotlib and of the rendered mails never stays in the service.
+    ``isolated``: run in a child process that exits afterwards (the daemon), so what composing
+    and rendering took (matplotlib, pandas tables, the messages) never stays in the service.
     """
     def handle(subjects: Sequence[Subject], stop: threading.Event) -> dict[str, str]:
         if isolated:
-            return run_in_child(_digests_at, config, dict(environ), clock(), list(subjects))
-        return _digests_at(config, environ, clock(), subjects, stop)
+            return run_in_child(_mail_job_at, work, config, dict(environ), clock(), list(subjects))
+        return _mail_job_at(work, config, environ, clock(), subjects, stop)
 
     handler: Handler = handle
-    return JobKind("digest", WHEN, handler)
+    return JobKind(name, when, handler)
+
+
+def digest_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime], *,
+                isolated: bool = False) -> JobKind:
+    """The ``digest`` job kind for :class:`~balanced_calendar.service.Service`."""
+    return mail_job_kind("digest", WHEN, run_digests, config, environ, clock, isolated=isolated)
 
 
 def digest_subjects(rt: Runtime) -> list[Subject]:

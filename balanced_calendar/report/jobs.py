@@ -22,13 +22,13 @@ from typing import Any
 
 from balanced_calendar.config import Config
 from balanced_calendar.digest import i18n
-from balanced_calendar.due import Handler, JobKind, Subject, Weekly
+from balanced_calendar.due import JobKind, Subject, Weekly
 from balanced_calendar.report.command import last_week
 from balanced_calendar.report.compose import compose_report
 from balanced_calendar.report.plan import team_zone, week_label
 from balanced_calendar.report.render import render_html
 from balanced_calendar.report.words import say
-from balanced_calendar.runtime import Runtime, open_runtime
+from balanced_calendar.runtime import Runtime
 from balanced_calendar.store import NotEnrolled, OutboxMessage
 from balanced_calendar.timezones import load_zone
 
@@ -120,33 +120,13 @@ def report_subjects(config: Config) -> list[Subject]:
     return [Subject(t.id, team_zone(config, t.id)) for t in config.teams if t.leaders]
 
 
-def _reports_at(config: Config, environ: Mapping[str, str], now: dt.datetime,
-                subjects: Sequence[Subject], stop: threading.Event | None = None) -> dict[str, str]:
-    """Queue and send the due team reports of ``subjects`` as of ``now`` (runs in a child process)."""
-    from balanced_calendar.digest.jobs import deliver_outbox
-
-    with open_runtime(config, environ=environ, clock=lambda: now) as rt:
-        failed = run_reports(rt, subjects, stop or threading.Event())
-        deliver_outbox(rt)
-    return failed
-
-
 def report_kind(config: Config, environ: Mapping[str, str], clock: Callable[[], dt.datetime], *,
                 isolated: bool = False) -> JobKind:
-    """The ``report`` job kind for :class:`~balanced_calendar.service.Service`.
+    """The ``report`` job kind for :class:`~balanced_calendar.service.Service` (``isolated``:
+    aggregate and render in a child process, see :func:`~balanced_calendar.digest.jobs.mail_job_kind`)."""
+    from balanced_calendar.digest.jobs import mail_job_kind
 
-    ``isolated``: aggregate and render in a child process that exits afterwards (the daemon),
-    so a Monday's cross-person tables never stay in the service's memory.
-    """
-    def handle(subjects: Sequence[Subject], stop: threading.Event) -> dict[str, str]:
-        if isolated:
-            from balanced_calendar.isolate import run_in_child
-
-            return run_in_child(_reports_at, config, dict(environ), clock(), list(subjects))
-        return _reports_at(config, environ, clock(), subjects, stop)
-
-    handler: Handler = handle
-    return JobKind("report", WHEN, handler)
+    return mail_job_kind("report", WHEN, run_reports, config, environ, clock, isolated=isolated)
 
 
 def next_report(config: Config, email_address: str, now: dt.datetime) -> dt.datetime | None:
