@@ -46,6 +46,7 @@ from connectors.settings import (
     Endpoint,
     LocalPath,
     NonBlank,
+    ReadableFile,
     SecretFile,
     SettingsModel,
     config_folder,
@@ -205,20 +206,13 @@ class MailConfig(SettingsModel):
                                                                   'transport = "smtp")')
     password_file: SecretFile | None = Field(None, description="the SMTP password of username")
     timeout: float = Field(30.0, gt=0, description="seconds to wait for the SMTP server")
-    ca_file: LocalPath | None = Field(None, description="a PEM file of CA certificates to trust for the SMTP "
+    ca_file: ReadableFile | None = Field(None, description="a PEM file of CA certificates to trust for the SMTP "
                                                         "server (a private agency CA); the system's otherwise")
     unsubscribe_url: Endpoint | None = Field(None, description="https base URL of the one-click unsubscribe "
                                                                "(served by `balanced-calendar serve`); the "
                                                                "token is appended")
     unsubscribe_address: Address | None = Field(None, description="where mailto unsubscribes go "
                                                                   "(default: the from address)")
-
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a readable file")
-        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -6,14 +6,13 @@ enrollment (:mod:`connectors._ews_enroll`) load it when a person is read or enro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from connectors.plugin import AuthStart, Context, Enrolled, Enrollment, EnrollInput, Provider
-from connectors.settings import (ConnectorSettings, Endpoint, LocalPath, NonBlank, Problem, SecretFile,
-                                 required_secret)
+from connectors.settings import (ConnectorSettings, Endpoint, NonBlank, Problem, ReadableFile,
+                                 SecretFile, required_secret)
 
 #: authentication methods that sign in with ``username`` and ``password_file``
 PASSWORD_AUTH = ("ntlm", "basic")
@@ -44,19 +43,12 @@ class ExchangeSettings(ConnectorSettings):
     token_file: SecretFile | None = Field(
         None, description='a file holding a current OAuth access token for EWS, kept fresh by the '
                           'operator\'s token tool (required with auth = "oauth")')
-    ca_file: LocalPath | None = Field(
+    ca_file: ReadableFile | None = Field(
         None, description="a PEM file of CA certificates to trust for the EWS endpoint (the agency's own CA); "
                           "REQUESTS_CA_BUNDLE or the system's CAs otherwise")
     max_wait: float = Field(
         10.0, ge=0, description="seconds the connector may wait when Exchange asks it to back off "
                                 "(ErrorServerBusy); a longer back-off is reported as rate limited")
-
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a readable file")
-        return value
 
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:

@@ -140,6 +140,13 @@ def _local_path(value: Any, info: ValidationInfo) -> Path:
     return resolve(_not_blank(value), config_folder(info))
 
 
+def _readable_file(value: Any, info: ValidationInfo) -> Path:
+    path = _local_path(value, info)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a readable file")
+    return path
+
+
 def _secret_file(value: Any, info: ValidationInfo) -> Path:
     path = _local_path(value, info)
     problem = secret_file_problem(path)
@@ -154,6 +161,8 @@ NonBlank = Annotated[str, AfterValidator(_not_blank)]
 Endpoint = Annotated[str, AfterValidator(_endpoint)]
 #: a file-system path; relative values resolve against the config folder
 LocalPath = Annotated[Path, PlainValidator(_local_path)]
+#: a file that must exist (e.g. a ``ca_file`` bundle), resolved like :data:`LocalPath`
+ReadableFile = Annotated[Path, PlainValidator(_readable_file)]
 #: a ``*_file`` secret: a path (resolved like :data:`LocalPath`) to a regular file of mode 0600
 SecretFile = Annotated[Path, PlainValidator(_secret_file)]
 

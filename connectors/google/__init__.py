@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from connectors.plugin import Context, PlannedRead, Provider
-from connectors.settings import ConnectorSettings, Endpoint, LocalPath, Problem, SecretFile, required_secret
+from connectors.settings import ConnectorSettings, Endpoint, Problem, ReadableFile, SecretFile, required_secret
 
 if TYPE_CHECKING:
     from connectors.google.connector import GoogleConnector
@@ -43,7 +43,7 @@ class GoogleSettings(ConnectorSettings):
     api_endpoint: Endpoint | None = Field(
         None, description="the API root that the calendar/v3/ and batch/calendar/v3 paths hang off "
                           f"(default: {DEFAULT_API_ROOT}); for proxies, private clouds and tests")
-    ca_file: LocalPath | None = Field(
+    ca_file: ReadableFile | None = Field(
         None, description="a PEM bundle of the certificate authorities to trust (default: "
                           "$REQUESTS_CA_BUNDLE, $SSL_CERT_FILE, else the system's)")
     max_wait: float = Field(

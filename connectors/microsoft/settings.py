@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from connectors.settings import ConnectorSettings, Endpoint, LocalPath, NonBlank, Problem, SecretFile, required_secret
+from connectors.settings import ConnectorSettings, Endpoint, NonBlank, Problem, ReadableFile, SecretFile, required_secret
 
 #: Graph answers at most this many concurrent requests per mailbox; more are throttled (429)
 MAILBOX_CONCURRENCY = 4
@@ -36,20 +35,13 @@ class MicrosoftSettings(ConnectorSettings):
         description="the sign-in authority (national clouds: e.g. https://login.microsoftonline.us)")
     graph_endpoint: Endpoint = Field(
         "https://graph.microsoft.com/v1.0", description="the Microsoft Graph root")
-    ca_file: LocalPath | None = Field(
+    ca_file: ReadableFile | None = Field(
         None, description="a PEM file of CA certificates to trust for the authority and Graph (a private "
                           "CA or a TLS-inspecting proxy); REQUESTS_CA_BUNDLE / SSL_CERT_FILE otherwise")
     page_size: int = Field(200, gt=0, le=1000, description="events per Graph page (Prefer: odata.maxpagesize)")
     max_retry_wait: float = Field(
         120.0, ge=0, description="seconds one read may spend waiting on Retry-After answers (429/503/504) "
                                  "before it gives up with a rate-limit error")
-
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a readable file")
-        return value
 
     @classmethod
     def rules(cls, raw: Mapping[str, Any]) -> list[Problem]:
