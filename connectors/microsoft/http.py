@@ -178,18 +178,24 @@ class GraphClient:
     def call(self, call: Call, *, ok: Sequence[int] = (200,)) -> Answer:
         """Send ``call``; throttling answers are retried. Statuses in ``ok`` (and 404, 410,
         412, which callers interpret) are returned; anything else raises a typed error."""
+        answer = self._retrying(lambda force_token: self._send(call, force_token=force_token))
+        if answer.status in ok or answer.status in (404, 410, 412):
+            return answer
+        raise self.error(answer)
+
+    def _retrying(self, send: Callable[[bool], Answer]) -> Answer:
+        """``send(force_token)`` again while Graph throttles (waiting as it asks, within the
+        budget) and once with a fresh token after a 401; the first other answer."""
         refreshed = False
         while True:
-            answer = self._send(call, force_token=refreshed)
+            answer = send(refreshed)
             if answer.status in RETRY_STATUSES:
                 self._wait(answer)
                 continue
             if answer.status == 401 and not refreshed:
                 refreshed = True
                 continue
-            if answer.status in ok or answer.status in (404, 410, 412):
-                return answer
-            raise self.error(answer)
+            return answer
 
     def _send(self, call: Call, *, force_token: bool) -> Answer:
         headers = {"Authorization": f"Bearer {self._token(force_token)}", "Accept": "application/json",
@@ -276,24 +282,19 @@ class GraphClient:
         return [answers[i] for i in range(len(calls))]
 
     def _batch_once(self, payload: Mapping[str, Any], mailboxes: Sequence[str]) -> Answer:
-        refreshed = False
-        while True:
-            headers = {"Authorization": f"Bearer {self._token(refreshed)}", "Accept": "application/json"}
+        def send(force_token: bool) -> Answer:
+            headers = {"Authorization": f"Bearer {self._token(force_token)}", "Accept": "application/json",
+                       "Content-Type": "application/json"}
             with mailbox_slots(self.settings, mailboxes):
                 self.requests_made += 1
                 try:
                     response = self.session.post(self.absolute("/$batch"), data=json.dumps(payload),
-                                                 headers={**headers, "Content-Type": "application/json"},
-                                                 timeout=self.settings.timeout)
+                                                 headers=headers, timeout=self.settings.timeout)
                 except requests.exceptions.RequestException as exc:
                     raise ProviderError(NAME, f"cannot reach Microsoft Graph ({type(exc).__name__})") from None
-            answer = Answer(response.status_code, dict(response.headers), _body(response))
-            if answer.status in RETRY_STATUSES:
-                self._wait(answer)
-                continue
-            if answer.status == 401 and not refreshed:
-                refreshed = True
-                continue
-            if answer.status != 200:
-                raise self.error(answer)
-            return answer
+            return Answer(response.status_code, dict(response.headers), _body(response))
+
+        answer = self._retrying(send)
+        if answer.status != 200:
+            raise self.error(answer)
+        return answer
